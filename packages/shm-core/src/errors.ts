@@ -1,0 +1,103 @@
+/** The single table of error codes used by every shmkit package (append-only). */
+export const ERROR_CODES = {
+  ERR_INVALID_ARGUMENT: 'option or argument out of range or of the wrong type',
+  ERR_INVALID_NAME: 'user name, part or path rejected',
+  ERR_CLOSED: 'handle used after close()',
+  ERR_TIMEOUT: 'a bounded wait expired',
+  ERR_ABORTED: 'an AbortSignal fired',
+  ERR_WOULD_BLOCK: 'operation cannot proceed without waiting',
+  ERR_BUSY: 'resource in use',
+  ERR_EXISTS: 'object already exists',
+  ERR_NOT_FOUND: 'object does not exist',
+  ERR_PERMISSION: 'not allowed',
+  ERR_NO_SPACE: 'no memory or space to reserve the object',
+  ERR_LIMIT: 'process or system limit reached',
+  ERR_SYSCALL: 'a system call failed; see errno and syscall',
+  ERR_UNSUPPORTED_PLATFORM: 'not Linux x64/arm64 little-endian',
+  ERR_NATIVE_NOT_FOUND: 'libshmkit.so missing',
+  ERR_NATIVE_ABI_MISMATCH: 'libshmkit.so of another ABI version',
+  ERR_NOT_SHMKIT: 'object does not start with the SHMK magic',
+  ERR_LAYOUT_MISMATCH: 'package id, kind, layout version or size differ',
+  ERR_NOT_INITIALIZED: 'initialized is 0 in a published object',
+  ERR_HEADER_CORRUPT: 'initialized has an unknown value or headerSize is impossible',
+  ERR_SEGMENT_TRUNCATED: 'mapping shorter than its header says',
+  ERR_UNSEALED: 'received memfd lacks the required seals',
+  ERR_MUTEX_NOT_RECOVERABLE: 'robust mutex is not recoverable',
+  ERR_MUTEX_DEADLOCK: 'this thread already holds the mutex',
+  ERR_MUTEX_NOT_OWNER: 'unlock by a non-owner',
+  ERR_ASYNC_IN_LOCK: 'withLock callback returned a thenable',
+  ERR_LOCK_HELD: 'a lock is held by a live process',
+  ERR_PEER_DEAD: 'the peer process is dead',
+  ERR_CONNECTION_CLOSED: 'socket closed or reset',
+  ERR_PROTOCOL: 'malformed frame or message from a peer',
+  ERR_MESSAGE_TOO_LARGE: 'payload exceeds the configured maximum',
+  ERR_LOSS_DETECTED: 'data was lost and the loss was detected',
+  ERR_CORRUPT: 'a value read from shared memory fails a bounds check',
+  ERR_INCOMPATIBLE: 'peer configuration incompatible',
+  ERR_CAPACITY: 'fixed capacity exhausted',
+  ERR_INVALID_STATE: 'call not allowed in the current state',
+  ERR_ADDRESS_IN_USE: 'a live listener already owns the socket address',
+  ERR_SERVER_NOT_RUNNING: 'nobody listens on the address',
+  ERR_PEER_TIMEOUT: 'nothing received from the peer within its liveness timeout',
+  ERR_WRONG_THREAD: 'a handle used from another thread',
+} as const;
+export type ShmkitErrorCode = keyof typeof ERROR_CODES;
+
+export interface ShmkitErrorOptions {
+  cause?: unknown;
+  errno?: number;
+  syscall?: string;
+  details?: Readonly<Record<string, unknown>>;
+}
+
+const BRAND = Symbol.for('@shmkit/error');
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM', 2: 'ENOENT', 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY',
+  17: 'EEXIST', 22: 'EINVAL', 23: 'ENFILE', 24: 'EMFILE', 28: 'ENOSPC', 32: 'EPIPE', 35: 'EDEADLK',
+  36: 'ENAMETOOLONG', 38: 'ENOSYS', 98: 'EADDRINUSE', 104: 'ECONNRESET', 110: 'ETIMEDOUT',
+  111: 'ECONNREFUSED', 130: 'EOWNERDEAD', 131: 'ENOTRECOVERABLE',
+};
+const ERRNO_CODES: Record<number, ShmkitErrorCode> = {
+  17: 'ERR_EXISTS', 2: 'ERR_NOT_FOUND', 13: 'ERR_PERMISSION', 1: 'ERR_PERMISSION', 28: 'ERR_NO_SPACE',
+  12: 'ERR_NO_SPACE', 24: 'ERR_LIMIT', 23: 'ERR_LIMIT', 22: 'ERR_INVALID_ARGUMENT', 36: 'ERR_INVALID_NAME',
+  110: 'ERR_TIMEOUT', 11: 'ERR_WOULD_BLOCK', 16: 'ERR_BUSY', 32: 'ERR_CONNECTION_CLOSED',
+  104: 'ERR_CONNECTION_CLOSED', 98: 'ERR_ADDRESS_IN_USE', 111: 'ERR_SERVER_NOT_RUNNING',
+  131: 'ERR_MUTEX_NOT_RECOVERABLE', 35: 'ERR_MUTEX_DEADLOCK',
+};
+
+export function errnoName(errno: number): string | undefined { return ERRNO_NAMES[errno]; }
+export function errnoToCode(errno: number): ShmkitErrorCode { return ERRNO_CODES[errno] ?? 'ERR_SYSCALL'; }
+
+export class ShmkitError extends Error {
+  override readonly name: string = 'ShmkitError';
+  readonly code: ShmkitErrorCode;
+  readonly errno: number | undefined;
+  readonly errnoName: string | undefined;
+  readonly syscall: string | undefined;
+  readonly details: Readonly<Record<string, unknown>>;
+  constructor(code: ShmkitErrorCode, message?: string, options: ShmkitErrorOptions = {}) {
+    super(message ?? ERROR_CODES[code], options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.errno = options.errno;
+    this.errnoName = options.errno === undefined ? undefined : errnoName(options.errno);
+    this.syscall = options.syscall;
+    this.details = Object.freeze({ ...options.details });
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+  toJSON() {
+    return { name: this.name, code: this.code, message: this.message, errno: this.errno,
+      errnoName: this.errnoName, syscall: this.syscall, details: { ...this.details } };
+  }
+}
+
+/** True for any ShmkitError, also from another copy of shm-core. */
+export function isShmkitError(e: unknown, code?: ShmkitErrorCode): e is ShmkitError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true &&
+    (code === undefined || (e as ShmkitError).code === code);
+}
+
+/** Converts a negative shim return (-errno) into a ShmkitError. */
+export function syscallError(ret: number, syscall: string, what: string): ShmkitError {
+  const errno = -ret;
+  return new ShmkitError(errnoToCode(errno), `${what}: ${syscall} failed (${errnoName(errno) ?? errno})`, { errno, syscall });
+}

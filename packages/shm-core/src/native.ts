@@ -1,0 +1,112 @@
+// The whole koffi boundary of shmkit: every C signature, declared once, loaded lazily.
+import koffi from 'koffi';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { ShmkitError } from './errors.js';
+
+export interface NativeApi {
+  abiVersion(): number;
+  noop(): void;
+  add(a: number, b: number): number;
+  mutexSize(): number;
+  shmOpen(name: string, flags: number, mode: number): number;
+  shmUnlink(name: string): number;
+  fileOpen(path: string, flags: number, mode: number): number;
+  ftruncate(fd: number, size: number): number;
+  fallocate(fd: number, off: number, len: number): number;
+  fstat(fd: number, out6: BigInt64Array): number;
+  fchmod(fd: number, mode: number): number;
+  close(fd: number): number;
+  mmap(fd: number, len: number, prot: number, off: number): number;
+  munmap(addr: number, len: number): number;
+  tombstone(addr: number, len: number): number;
+  msync(addr: number, len: number, flags: number): number;
+  link(from: string, to: string): number;
+  unlink(path: string): number;
+  futexWait(addr: number, expected: number, timeoutNs: number): number;
+  futexWake(addr: number, count: number): number;
+  mutexInit(addr: number): number;
+  mutexLock(addr: number): number;
+  mutexTrylock(addr: number): number;
+  mutexTimedlock(addr: number, timeoutNs: number): number;
+  mutexUnlock(addr: number): number;
+  mutexOwner(addr: number): number;
+  flock(fd: number, op: number): number;
+  getcpu(): number;
+  gettid(): number;
+  /** An ArrayBuffer over `len` bytes at `addr` (created once per mapping). */
+  view(addr: number, len: number): ArrayBuffer;
+  /** Detaches an ArrayBuffer so later access throws; false if unavailable. */
+  detach(buf: ArrayBuffer): boolean;
+}
+
+const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach'>, string> = {
+  abiVersion: 'int32_t shk_abi_version(void)',
+  noop: 'void shk_noop(void)',
+  add: 'int32_t shk_add(int32_t a, int32_t b)',
+  mutexSize: 'int32_t shk_mutex_size(void)',
+  shmOpen: 'int64_t shk_shm_open(const char *name, int32_t flags, uint32_t mode)',
+  shmUnlink: 'int64_t shk_shm_unlink(const char *name)',
+  fileOpen: 'int64_t shk_file_open(const char *path, int32_t flags, uint32_t mode)',
+  ftruncate: 'int64_t shk_ftruncate(int32_t fd, int64_t size)',
+  fallocate: 'int64_t shk_fallocate(int32_t fd, int64_t off, int64_t len)',
+  fstat: 'int64_t shk_fstat(int32_t fd, _Out_ int64_t *out6)',
+  fchmod: 'int64_t shk_fchmod(int32_t fd, uint32_t mode)',
+  close: 'int64_t shk_close(int32_t fd)',
+  mmap: 'int64_t shk_mmap(int32_t fd, int64_t len, int32_t prot, int64_t off)',
+  munmap: 'int64_t shk_munmap(int64_t addr, int64_t len)',
+  tombstone: 'int64_t shk_tombstone(int64_t addr, int64_t len)',
+  msync: 'int64_t shk_msync(int64_t addr, int64_t len, int32_t flags)',
+  link: 'int64_t shk_link(const char *from, const char *to)',
+  unlink: 'int64_t shk_unlink(const char *path)',
+  futexWait: 'int64_t shk_futex_wait(int64_t addr, uint32_t expected, int64_t timeout_ns)',
+  futexWake: 'int64_t shk_futex_wake(int64_t addr, int32_t count)',
+  mutexInit: 'int64_t shk_mutex_init(int64_t addr)',
+  mutexLock: 'int64_t shk_mutex_lock(int64_t addr)',
+  mutexTrylock: 'int64_t shk_mutex_trylock(int64_t addr)',
+  mutexTimedlock: 'int64_t shk_mutex_timedlock(int64_t addr, int64_t timeout_ns)',
+  mutexUnlock: 'int64_t shk_mutex_unlock(int64_t addr)',
+  mutexOwner: 'int64_t shk_mutex_owner(int64_t addr)',
+  flock: 'int64_t shk_flock(int32_t fd, int32_t op)',
+  getcpu: 'int64_t shk_getcpu(void)',
+  gettid: 'int64_t shk_gettid(void)',
+};
+
+let api: NativeApi | undefined;
+
+function libraryPathFor(): string {
+  const override = process.env['SHMKIT_NATIVE_LIB'];
+  if (override) {
+    if (!existsSync(override)) throw new ShmkitError('ERR_NATIVE_NOT_FOUND', `libshmkit.so not found at SHMKIT_NATIVE_LIB=${override}`);
+    return override;
+  }
+  const require = createRequire(import.meta.url);
+  const { libraryPath } = require('@shmkit/native') as { libraryPath(): string };
+  const path = libraryPath();
+  if (!existsSync(path)) {
+    throw new ShmkitError('ERR_NATIVE_NOT_FOUND', `libshmkit.so not found at ${path}; run pnpm --filter @shmkit/native build`, { details: { tried: [path] } });
+  }
+  return path;
+}
+
+/** Loads libshmkit.so on first use. */
+export function native(): NativeApi {
+  if (api) return api;
+  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
+    throw new ShmkitError('ERR_UNSUPPORTED_PLATFORM', `shmkit needs Linux x64 or arm64, not ${process.platform} ${process.arch}`);
+  }
+  const path = libraryPathFor();
+  const lib = koffi.load(path);
+  const fns: Record<string, unknown> = {};
+  for (const [key, sig] of Object.entries(SIGNATURES)) fns[key] = lib.func(sig);
+  const loaded = fns as unknown as NativeApi;
+  if (loaded.abiVersion() !== 1) throw new ShmkitError('ERR_NATIVE_ABI_MISMATCH', `libshmkit.so at ${path} has ABI ${loaded.abiVersion()}, expected 1`);
+  if (loaded.mutexSize() > 64) throw new ShmkitError('ERR_UNSUPPORTED_PLATFORM', 'pthread_mutex_t larger than 64 bytes');
+  const mod = { exports: {} as { detach?: (b: ArrayBuffer) => boolean } };
+  try { process.dlopen(mod as unknown as NodeJS.Module, path); } catch { /* tombstone fallback */ }
+  const detachFn = mod.exports.detach;
+  loaded.view = (addr, len) => koffi.view(addr as unknown as never, len) as ArrayBuffer;
+  loaded.detach = (buf) => (detachFn ? detachFn(buf) : false);
+  api = loaded;
+  return api;
+}
