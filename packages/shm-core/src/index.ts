@@ -7,3 +7,5 @@ export type { CreateOptions, OpenOptions, HeaderSpec, SegmentHeader } from './se
 export { RobustMutex } from './mutex.js';
 export type { LockResult } from './mutex.js';
 export { futexWait, futexWake, ffiNoop, currentCpu } from './futex.js';
+export { WakeHandle, Doorbell, DoorbellState, DOORBELL_SIZE } from './wake.js';
+export type { WakeKind, WaitOptions } from './wake.js';

@@ -34,13 +34,20 @@ export interface NativeApi {
   flock(fd: number, op: number): number;
   getcpu(): number;
   gettid(): number;
+  eventfd(initval: number): number;
+  mkfifo(path: string, mode: number): number;
+  fifoOpen(path: string, asReader: number): number;
+  signalFd(fd: number, kind: number): number;
+  drainFd(fd: number, kind: number): number;
+  /** Starts a libuv poll watcher on `fd`; the callback gets (status, events). */
+  poll(fd: number, onReadable: (status: number) => void): { start(): void; stop(): void; close(): void };
   /** An ArrayBuffer over `len` bytes at `addr` (created once per mapping). */
   view(addr: number, len: number): ArrayBuffer;
   /** Detaches an ArrayBuffer so later access throws; false if unavailable. */
   detach(buf: ArrayBuffer): boolean;
 }
 
-const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach'>, string> = {
+const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
   abiVersion: 'int32_t shk_abi_version(void)',
   noop: 'void shk_noop(void)',
   add: 'int32_t shk_add(int32_t a, int32_t b)',
@@ -70,6 +77,11 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach'>, string> = {
   flock: 'int64_t shk_flock(int32_t fd, int32_t op)',
   getcpu: 'int64_t shk_getcpu(void)',
   gettid: 'int64_t shk_gettid(void)',
+  eventfd: 'int64_t shk_eventfd(uint32_t initval)',
+  mkfifo: 'int64_t shk_mkfifo(const char *path, uint32_t mode)',
+  fifoOpen: 'int64_t shk_fifo_open(const char *path, int32_t as_reader)',
+  signalFd: 'int64_t shk_signal_fd(int32_t fd, int32_t kind)',
+  drainFd: 'int64_t shk_drain_fd(int32_t fd, int32_t kind)',
 };
 
 let api: NativeApi | undefined;
@@ -106,6 +118,21 @@ export function native(): NativeApi {
   try { process.dlopen(mod as unknown as NodeJS.Module, path); } catch { /* tombstone fallback */ }
   const detachFn = mod.exports.detach;
   loaded.view = (addr, len) => koffi.view(addr as unknown as never, len) as ArrayBuffer;
+  loaded.poll = (fd, onReadable) => {
+    // koffi calls the callback as (status, events) whatever its .d.ts says.
+    const cb = ((status: number) => onReadable(status)) as unknown as (ev: unknown) => void;
+    // libuv does not restart a stopped or re-created poll on the same fd reliably here, so one
+    // handle stays active for the WakeHandle's life and is unref'd while no wait is pending.
+    let handle: { ref(): void; unref(): void; close(): void } | undefined;
+    return {
+      start() {
+        handle ??= (koffi as unknown as { node: { poll(fd: number, o: object, c: unknown): typeof handle } }).node.poll(fd, { readable: true }, cb);
+        handle!.ref();
+      },
+      stop() { handle?.unref(); },
+      close() { handle?.close(); handle = undefined; },
+    };
+  };
   loaded.detach = (buf) => (detachFn ? detachFn(buf) : false);
   api = loaded;
   return api;
