@@ -28,3 +28,16 @@ if (role === 'spin-echo') {
   process.on('message', (m) => process.send(m));
   process.on('disconnect', () => process.exit(0));
 }
+
+if (role === 'fifo-echo') {
+  // Parks on FIFO <name>.b, answers each wake-up on FIFO <name>.a (block mode, no spinning).
+  const { WakeHandle } = await import('@shmkit/shm-core');
+  const mine = WakeHandle.createFifo('bench', args[0], 'b');
+  const peer = WakeHandle.fifoSignaller('bench', args[0], 'a');
+  process.stdout.write('ready\n');
+  for (let i = 0; i < Number(args[1]) && Date.now() < deadline; i++) {
+    if (!(await mine.wait({ timeoutMs: 10_000 }))) break;
+    peer.signal();
+  }
+  mine.close(); peer.close();
+}

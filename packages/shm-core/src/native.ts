@@ -121,8 +121,8 @@ export function native(): NativeApi {
   loaded.poll = (fd, onReadable) => {
     // koffi calls the callback as (status, events) whatever its .d.ts says.
     const cb = ((status: number) => onReadable(status)) as unknown as (ev: unknown) => void;
-    // libuv does not restart a stopped or re-created poll on the same fd reliably here, so one
-    // handle stays active for the WakeHandle's life and is unref'd while no wait is pending.
+    // One handle for the WakeHandle's life, unref'd while no wait is pending: cheaper than a new
+    // uv_poll per park, and a handle that is always referenced from here is never collected.
     let handle: { ref(): void; unref(): void; close(): void } | undefined;
     return {
       start() {

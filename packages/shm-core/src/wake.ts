@@ -77,10 +77,12 @@ export class WakeHandle implements Disposable {
     if (opts.signal?.aborted) return Promise.reject(new ShmkitError('ERR_ABORTED', 'wait aborted', { cause: opts.signal.reason }));
     if (this.#latched > 0 || this.drain() > 0) { this.#latched = 0; return Promise.resolve(true); }
     return new Promise<boolean>((resolve, reject) => {
+      // The watcher outlives one wait: it settles whichever wait is pending when it fires.
       const watch = (this.#watch ??= native().poll(this.#fd, (status) => {
-        if (status < 0) { finish(); reject(new ShmkitError('ERR_SYSCALL', `poll failed (${status})`)); return; }
+        const w = this.#waiting;
+        if (status < 0) { if (w) { w.done(); w.reject(new ShmkitError('ERR_SYSCALL', `poll failed (${status})`)); } return; }
         if (this.drain() === 0) return;
-        if (this.#waiting) { finish(); resolve(true); } else this.#latched++;
+        if (w) { w.done(); w.resolve(true); } else this.#latched++;
       }));
       const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => { finish(); resolve(false); }, opts.timeoutMs);
       const onAbort = () => { finish(); reject(new ShmkitError('ERR_ABORTED', 'wait aborted', { cause: opts.signal?.reason })); };
