@@ -7,7 +7,7 @@ const deadline = Date.now() + 120_000;
 
 if (role === 'spin-echo') {
   // Answers every odd value in word 1 with value+1 until told to stop (word 2).
-  const seg = Segment.open({ package: 'bench', name: args[0], layoutMajor: 1 });
+  const seg = Segment.open({ package: 'benchmarks', name: args[0], layoutMajor: 1 });
   const w = seg.int32(64, 4);
   Atomics.store(w, 3, 1); // ready
   let last = 0;
@@ -32,8 +32,8 @@ if (role === 'spin-echo') {
 if (role === 'fifo-echo') {
   // Parks on FIFO <name>.b, answers each wake-up on FIFO <name>.a (block mode, no spinning).
   const { WakeHandle } = await import('@shmkit/shm-core');
-  const mine = WakeHandle.createFifo('bench', args[0], 'b');
-  const peer = WakeHandle.fifoSignaller('bench', args[0], 'a');
+  const mine = WakeHandle.createFifo('benchmarks', args[0], 'b');
+  const peer = WakeHandle.fifoSignaller('benchmarks', args[0], 'a');
   process.stdout.write('ready\n');
   for (let i = 0; i < Number(args[1]) && Date.now() < deadline; i++) {
     if (!(await mine.wait({ timeoutMs: 10_000 }))) break;

@@ -47,12 +47,12 @@ scenarios.push(['core.ffi-noop', async () => {
 // core.view-create: ns to create a typed-array view and to map a segment view.
 scenarios.push(['core.view-create', async () => {
   const name = `bench-view-${process.pid}`;
-  const seg = Segment.create({ package: 'bench', name, layoutMajor: 1, size: 65536 });
+  const seg = Segment.create({ package: 'benchmarks', name, layoutMajor: 1, size: 65536 });
   try {
     const N = quick ? 1000 : 5000; const samples = [];
     for (let r = 0; r < RUNS + 1; r++) {
       const t = process.hrtime.bigint();
-      for (let i = 0; i < N; i++) { const s = Segment.open({ package: 'bench', name, layoutMajor: 1 }); s.close(); }
+      for (let i = 0; i < N; i++) { const s = Segment.open({ package: 'benchmarks', name, layoutMajor: 1 }); s.close(); }
       const ns = Number(process.hrtime.bigint() - t) / N; if (r) samples.push(ns);
     }
     record('core.segment-open-close', 65536, 'ns/op', samples);
@@ -61,7 +61,7 @@ scenarios.push(['core.view-create', async () => {
 // core.spin-rtt: round trip through one shm word between two processes, both spinning.
 scenarios.push(['core.spin-rtt', async () => {
   const name = `bench-spin-${process.pid}`;
-  const seg = Segment.create({ package: 'bench', name, layoutMajor: 1, size: 4096 });
+  const seg = Segment.create({ package: 'benchmarks', name, layoutMajor: 1, size: 4096 });
   const c = spawnRole('spin-echo', [name]);
   try {
     const w = seg.int32(64, 4);
@@ -86,11 +86,11 @@ scenarios.push(['core.spin-rtt', async () => {
 scenarios.push(['core.wake-fifo', async () => {
   const name = `bench-wake-${process.pid}`;
   const N = quick ? 300 : 3000;
-  const mine = WakeHandle.createFifo('bench', name, 'a');
+  const mine = WakeHandle.createFifo('benchmarks', name, 'a');
   const c = spawnRole('fifo-echo', [name, String(N * (RUNS + 1))]);
   try {
     await firstLine(c);
-    const peer = WakeHandle.fifoSignaller('bench', name, 'b');
+    const peer = WakeHandle.fifoSignaller('benchmarks', name, 'b');
     const samples = [];
     for (let r = 0; r < RUNS + 1; r++) {
       const t = process.hrtime.bigint();
@@ -99,7 +99,7 @@ scenarios.push(['core.wake-fifo', async () => {
     }
     peer.close();
     record('core.wake-fifo', 1, 'us/wake', samples, { waitMode: 'block (FIFO + uv_poll)' });
-  } finally { c.kill('SIGKILL'); mine.close(); rmSync(`/dev/shm/shmkit.bench.${name}.b`, { force: true }); }
+  } finally { c.kill('SIGKILL'); mine.close(); rmSync(`/dev/shm/shmkit.benchmarks.${name}.b`, { force: true }); }
 }]);
 // Baselines: node:net over UDS and TCP loopback, child_process IPC, ping-pong at 64 B and 64 KiB.
 async function netRtt(kind, size) {

@@ -1,6 +1,6 @@
 export { ERROR_CODES, ShmkitError, isShmkitError, errnoToCode, errnoName } from './errors.js';
 export type { ShmkitErrorCode, ShmkitErrorOptions } from './errors.js';
-export { PACKAGE_IDS, objectName, isValidName } from './names.js';
+export { PACKAGES, USER_NAME_RE, PART_RE, objectName, isValidName } from './names.js';
 export type { PackageToken } from './names.js';
 export { Segment, SHM_DIR } from './segment.js';
 export type { CreateOptions, OpenOptions, HeaderSpec, SegmentHeader } from './segment.js';

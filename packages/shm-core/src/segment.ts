@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ShmkitError, syscallError } from './errors.js';
 import { native } from './native.js';
-import { objectName, PACKAGE_IDS, type PackageToken } from './names.js';
+import { objectName, PACKAGES, type PackageToken } from './names.js';
 
 export const SHM_DIR = '/dev/shm';
 export const MAGIC = 0x4b4d4853; // "SHMK" as LE u32
@@ -90,7 +90,7 @@ export class Segment implements Disposable {
       try {
         const dv = seg.dataView();
         dv.setUint32(0, MAGIC, true);
-        dv.setUint16(4, PACKAGE_IDS[opts.package], true);
+        dv.setUint16(4, PACKAGES[opts.package], true);
         dv.setUint16(6, opts.kind ?? 0, true);
         dv.setUint16(8, opts.layoutMajor, true);
         dv.setUint16(10, opts.layoutMinor ?? 0, true);
@@ -152,7 +152,7 @@ export class Segment implements Disposable {
     if (h.state === 'destroyed') throw new ShmkitError('ERR_NOT_FOUND', `${this.objectName}: being destroyed`);
     if (h.headerSize < 64 || h.headerSize % 8 !== 0 || h.headerSize > h.totalSize) throw new ShmkitError('ERR_HEADER_CORRUPT', `${this.objectName}: impossible headerSize ${h.headerSize}`);
     if (h.totalSize !== this.size) throw new ShmkitError('ERR_SEGMENT_TRUNCATED', `${this.objectName}: header says ${h.totalSize} bytes, object has ${this.size}`);
-    if (h.packageId !== PACKAGE_IDS[opts.package]) throw mismatch('packageId', PACKAGE_IDS[opts.package], h.packageId);
+    if (h.packageId !== PACKAGES[opts.package]) throw mismatch('packageId', PACKAGES[opts.package], h.packageId);
     if (h.kind !== (opts.kind ?? 0)) throw mismatch('kind', opts.kind ?? 0, h.kind);
     if (h.layoutMajor !== opts.layoutMajor) throw mismatch('layoutMajor', opts.layoutMajor, h.layoutMajor);
     if (h.layoutMinor < (opts.minLayoutMinor ?? 0)) throw mismatch('layoutMinor', opts.minLayoutMinor, h.layoutMinor);

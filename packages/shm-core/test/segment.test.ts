@@ -15,7 +15,7 @@ describe('names and errors', () => {
   it('builds names and rejects invalid ones before any syscall', () => {
     expect(objectName('rmp', 'orders', 'ring')).toBe('/shmkit.rmp.orders.ring');
     for (const bad of ['', '.x', 'a/b', 'a b', 'x'.repeat(101), 'a\0b', '../x']) {
-      expect(code(() => Segment.create({ package: 'core', name: bad, layoutMajor: 1, size: 4096 }))).toBe('ERR_INVALID_NAME');
+      expect(code(() => Segment.create({ package: 'shm-core', name: bad, layoutMajor: 1, size: 4096 }))).toBe('ERR_INVALID_NAME');
     }
   });
   it('ShmkitError carries code, errno name and a cross-copy brand', () => {
@@ -30,31 +30,31 @@ describe('names and errors', () => {
 describe('Segment', () => {
   it('creates, opens, validates the header and refuses mismatches with typed codes', () => {
     const name = uniqueName('seg');
-    const seg = Segment.create({ package: 'core', name, layoutMajor: 1, size: 4096, init: (s) => { s.int32(64)[0] = 42; } });
+    const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096, init: (s) => { s.int32(64)[0] = 42; } });
     try {
-      expect(code(() => Segment.create({ package: 'core', name, layoutMajor: 1, size: 4096 }))).toBe('ERR_EXISTS');
-      const other = Segment.open({ package: 'core', name, layoutMajor: 1 });
+      expect(code(() => Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096 }))).toBe('ERR_EXISTS');
+      const other = Segment.open({ package: 'shm-core', name, layoutMajor: 1 });
       expect(other.int32(64)[0]).toBe(42);
       expect(other.header.state).toBe('ready');
       expect(other.header.creatorPid).toBe(process.pid);
       other.close();
-      expect(code(() => Segment.open({ package: 'core', name, layoutMajor: 2 }))).toBe('ERR_LAYOUT_MISMATCH');
-      expect(code(() => Segment.open({ package: 'core', name, layoutMajor: 1, kind: 3 }))).toBe('ERR_LAYOUT_MISMATCH');
-      expect(code(() => Segment.open({ package: 'core', name, layoutMajor: 1, size: 8192 }))).toBe('ERR_LAYOUT_MISMATCH');
+      expect(code(() => Segment.open({ package: 'shm-core', name, layoutMajor: 2 }))).toBe('ERR_LAYOUT_MISMATCH');
+      expect(code(() => Segment.open({ package: 'shm-core', name, layoutMajor: 1, kind: 3 }))).toBe('ERR_LAYOUT_MISMATCH');
+      expect(code(() => Segment.open({ package: 'shm-core', name, layoutMajor: 1, size: 8192 }))).toBe('ERR_LAYOUT_MISMATCH');
       expect(code(() => Segment.open({ package: 'rmp', name, layoutMajor: 1 }))).toBe('ERR_NOT_FOUND');
       seg.uint8()[0] = 0; // corrupt the magic
-      expect(code(() => Segment.open({ package: 'core', name, layoutMajor: 1 }))).toBe('ERR_NOT_SHMKIT');
+      expect(code(() => Segment.open({ package: 'shm-core', name, layoutMajor: 1 }))).toBe('ERR_NOT_SHMKIT');
     } finally { seg.unlink(); seg.close(); }
-    expect(code(() => Segment.open({ package: 'core', name, layoutMajor: 1 }))).toBe('ERR_NOT_FOUND');
+    expect(code(() => Segment.open({ package: 'shm-core', name, layoutMajor: 1 }))).toBe('ERR_NOT_FOUND');
     expect(leftovers(name)).toEqual([]);
   });
   it('rejects bad sizes', () => {
-    expect(code(() => Segment.create({ package: 'core', name: uniqueName('sz'), layoutMajor: 1, size: 100 }))).toBe('ERR_INVALID_ARGUMENT');
-    expect(code(() => Segment.create({ package: 'core', name: uniqueName('sz'), layoutMajor: 1, size: 32 }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(code(() => Segment.create({ package: 'shm-core', name: uniqueName('sz'), layoutMajor: 1, size: 100 }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(code(() => Segment.create({ package: 'shm-core', name: uniqueName('sz'), layoutMajor: 1, size: 32 }))).toBe('ERR_INVALID_ARGUMENT');
   });
   it('close() makes any later view access throw instead of crashing', () => {
     const name = uniqueName('close');
-    const seg = Segment.create({ package: 'core', name, layoutMajor: 1, size: 4096 });
+    const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096 });
     const view = seg.int32(64, 4);
     const dv = seg.dataView();
     seg.unlink();
@@ -66,7 +66,7 @@ describe('Segment', () => {
   });
   it('two processes do Atomics on one segment', async () => {
     const name = uniqueName('atom');
-    const seg = Segment.create({ package: 'core', name, layoutMajor: 1, size: 4096 });
+    const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096 });
     try {
       const words = seg.int32(64, 4);
       const child = spawnFixture(fixture('atomics-peer.ts'), [name, '100000']);
@@ -89,7 +89,7 @@ describe('Segment', () => {
 describe('RobustMutex', () => {
   it('owner SIGKILLed while holding it: the survivor recovers', async () => {
     const name = uniqueName('mutex');
-    const seg = Segment.create({ package: 'core', name, layoutMajor: 1, size: 4096, init: (s) => { RobustMutex.init(s, 64); } });
+    const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096, init: (s) => { RobustMutex.init(s, 64); } });
     try {
       const m = RobustMutex.attach(seg, 64);
       const child = spawnFixture(fixture('mutex-holder.ts'), [name]);
@@ -111,7 +111,7 @@ describe('RobustMutex', () => {
 describe('futex', () => {
   it('reports a changed value and a timeout, and wakes nobody when nobody waits', () => {
     const name = uniqueName('futex');
-    const seg = Segment.create({ package: 'core', name, layoutMajor: 1, size: 4096 });
+    const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096 });
     try {
       seg.int32(64)[0] = 5;
       expect(futexWait(seg, 64, 6, 10)).toBe('changed');

@@ -35,20 +35,20 @@ describe('WakeHandle', () => {
     } finally { w.close(); }
   });
   it('a FIFO signaller without a waiter reports that nobody can be woken', () => {
-    const s = WakeHandle.fifoSignaller('core', uniqueName('nofifo'), 'wake');
+    const s = WakeHandle.fifoSignaller('shm-core', uniqueName('nofifo'), 'wake');
     expect(s.signal()).toBe(false);
     s.close();
   });
   it('Doorbell + FIFO: a parked waiter is woken by another process, which signals only because it is parked', async () => {
     const name = uniqueName('bell');
-    const seg = Segment.create({ package: 'core', name, layoutMajor: 1, size: 4096 });
-    const wake = WakeHandle.createFifo('core', name, 'wake');
+    const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096 });
+    const wake = WakeHandle.createFifo('shm-core', name, 'wake');
     try {
       const bell = Doorbell.at(seg, 64);
       bell.claim(1);
       const data = seg.int32(128, 1);
       // awake waiter: ring is a no-op with no syscall
-      expect(bell.ring(WakeHandle.fifoSignaller('core', name, 'wake'))).toBe(false);
+      expect(bell.ring(WakeHandle.fifoSignaller('shm-core', name, 'wake'))).toBe(false);
       const child = spawnFixture(fixture('doorbell-producer.ts'), [name]);
       const ok = await bell.park(() => Atomics.load(data, 0) === 99, wake, { timeoutMs: 20_000 });
       expect(ok).toBe(true);
