@@ -44,8 +44,8 @@ scenarios.push(['core.ffi-noop', async () => {
   for (let r = 0; r < RUNS + 1; r++) { const t = process.hrtime.bigint(); for (let i = 0; i < N; i++) ffiNoop(); const ns = Number(process.hrtime.bigint() - t) / N; if (r) samples.push(ns); }
   record('core.ffi-noop', 0, 'ns/call', samples);
 }]);
-// core.view-create: ns to create a typed-array view and to map a segment view.
-scenarios.push(['core.view-create', async () => {
+// core.segment-open-close: ns to open (shm_open, mmap, one view, header checks) and close a segment.
+scenarios.push(['core.segment-open-close', async () => {
   const name = `bench-view-${process.pid}`;
   const seg = Segment.create({ package: 'benchmarks', name, layoutMajor: 1, size: 65536 });
   try {

@@ -53,6 +53,14 @@ function validateSize(size: number, headerSize: number): void {
   }
 }
 
+/** shm_unlink; false if the name was already gone (ENOENT). */
+function unlinkObject(obj: string): boolean {
+  const r = native().shmUnlink(obj);
+  if (r === -2) return false;
+  if (r < 0) throw syscallError(r, 'shm_unlink', obj);
+  return true;
+}
+
 /** A mapped shared-memory object with shmkit's common header. */
 export class Segment implements Disposable {
   readonly objectName: string;
@@ -134,11 +142,7 @@ export class Segment implements Disposable {
 
   /** Marks the object destroyed and removes its name; false if absent. */
   static unlink(pkg: PackageToken, name: string, part?: string): boolean {
-    const obj = objectName(pkg, name, part);
-    const r = native().shmUnlink(obj);
-    if (r === -2) return false;
-    if (r < 0) throw syscallError(r, 'shm_unlink', obj);
-    return true;
+    return unlinkObject(objectName(pkg, name, part));
   }
 
   #validate(opts: OpenOptions): void {
@@ -193,10 +197,7 @@ export class Segment implements Disposable {
   /** Marks the object destroyed (openers get ERR_NOT_FOUND) and removes its name. */
   unlink(): boolean {
     if (!this.readonly) Atomics.store(this.int32(), 3, INIT_DEAD);
-    const r = native().shmUnlink(this.objectName);
-    if (r === -2) return false;
-    if (r < 0) throw syscallError(r, 'shm_unlink', this.objectName);
-    return true;
+    return unlinkObject(this.objectName);
   }
 
   /** Detaches every view (later access throws a TypeError, never a fault), then unmaps. Idempotent. */
