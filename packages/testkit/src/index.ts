@@ -51,8 +51,10 @@ export async function until(cond: () => boolean, deadlineMs = 10_000, what = 'co
 }
 
 /** A unique user name for one test, so parallel runs never collide. */
+let counter = 0;
 export function uniqueName(label: string): string {
-  return `t-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const tag = process.env.SHMKIT_TEST_RUNTAG ?? 'tk000000';
+  return `t-${label}-${tag}-${process.pid.toString(36)}-${(counter++).toString(36)}`;
 }
 
 /** The /dev/shm/shmkit.* objects whose name contains `marker` (leak check). */
