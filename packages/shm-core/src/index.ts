@@ -1,8 +1,8 @@
 export { ERROR_CODES, ShmkitError, isShmkitError, errnoToCode, errnoName } from './errors.js';
 export type { ShmkitErrorCode, ShmkitErrorOptions } from './errors.js';
-export { PACKAGES, USER_NAME_RE, PART_RE, objectName, isValidName } from './names.js';
-export type { PackageToken } from './names.js';
-export { Segment, SHM_DIR } from './segment.js';
+export { PACKAGES, USER_NAME_RE, PART_RE, SHM_DIR, objectName, objectPath, parseObjectName, validateName, validatePart, isValidName } from './names.js';
+export type { PackageToken, ParsedObjectName } from './names.js';
+export { Segment } from './segment.js';
 export type { CreateOptions, OpenOptions, HeaderSpec, SegmentHeader } from './segment.js';
 export { RobustMutex } from './mutex.js';
 export type { LockResult } from './mutex.js';

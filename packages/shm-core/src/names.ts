@@ -14,10 +14,81 @@ export function isValidName(name: unknown): name is string {
   return typeof name === 'string' && USER_NAME_RE.test(name) && !name.includes('..');
 }
 
+export const SHM_DIR = '/dev/shm' as const;
+const MAX_FILE_NAME = 255;
+const TEMP_RE = /^(.*)~(\d+)-([0-9a-f]{8})$/;
+
+function invalid(name: string, reason: string): never {
+  throw new ShmkitError('ERR_INVALID_NAME', `invalid name ${JSON.stringify(name)}: ${reason}`, { details: { name, reason } });
+}
+
+/** Throws ERR_INVALID_NAME (details: {name, reason}) before any syscall. */
+export function validateName(name: string): void {
+  if (typeof name !== 'string') invalid(String(name), 'not-a-string');
+  if (!isValidName(name)) invalid(name, 'grammar');
+}
+
+/** Throws ERR_INVALID_NAME unless `part` follows PART_RE and is at most 64 characters. */
+export function validatePart(part: string): void {
+  if (typeof part !== 'string') invalid(String(part), 'not-a-string');
+  if (part.length > 64) invalid(part, 'part-too-long');
+  if (!PART_RE.test(part)) invalid(part, 'part-grammar');
+}
+
 /** `/shmkit.<package>.<name>[.<part>]`, validated before any syscall. */
 export function objectName(pkg: PackageToken, name: string, part?: string): string {
   if (!Object.hasOwn(PACKAGES, pkg)) throw new ShmkitError('ERR_INVALID_NAME', `unknown package token: ${String(pkg)}`);
-  if (!isValidName(name)) throw new ShmkitError('ERR_INVALID_NAME', `invalid name: ${JSON.stringify(name)}`, { details: { name } });
-  if (part !== undefined && (part.length > 64 || !PART_RE.test(part))) throw new ShmkitError('ERR_INVALID_NAME', `invalid part: ${JSON.stringify(part)}`, { details: { part } });
-  return `/shmkit.${pkg}.${name}${part === undefined ? '' : `.${part}`}`;
+  validateName(name);
+  if (part !== undefined) validatePart(part);
+  const full = `/shmkit.${pkg}.${name}${part === undefined ? '' : `.${part}`}`;
+  if (full.length - 1 > MAX_FILE_NAME) invalid(full, 'too-long');
+  return full;
+}
+
+/** '/shmkit.rmp.orders.ring' → '/dev/shm/shmkit.rmp.orders.ring'. */
+export function objectPath(objName: string): string {
+  const bare = objName.startsWith('/') ? objName.slice(1) : objName;
+  if (bare.length === 0 || bare.includes('/')) invalid(objName, 'not-an-object-name');
+  return `${SHM_DIR}/${bare}`;
+}
+
+export interface ParsedObjectName {
+  package: PackageToken | undefined; packageToken: string; name: string; part: string | undefined;
+  /** Set for temporary names '<...>~<pid>-<hex8>' left while an object is being built. */
+  temp: { pid: number; tag: string } | undefined;
+}
+
+/**
+ * Parses 'shmkit.<pkg>.<rest>' (leading '/' optional); undefined if not shmkit-named.
+ * `partPattern(pkg)` is the package's part grammar: null means the package never uses parts; undefined
+ * (package unknown) takes the last dot-separated token as the part, for display only.
+ */
+export function parseObjectName(fileName: string, partPattern?: (pkg: string) => RegExp | null | undefined): ParsedObjectName | undefined {
+  let s = fileName.startsWith('/') ? fileName.slice(1) : fileName;
+  if (!s.startsWith('shmkit.') || s.length > MAX_FILE_NAME) return undefined;
+  let temp: ParsedObjectName['temp'];
+  const t = TEMP_RE.exec(s);
+  if (t) { s = t[1]!; temp = { pid: Number(t[2]), tag: t[3]! }; }
+  const afterPrefix = s.slice('shmkit.'.length);
+  const dot = afterPrefix.indexOf('.');
+  if (dot <= 0) return undefined;
+  const packageToken = afterPrefix.slice(0, dot);
+  const rest = afterPrefix.slice(dot + 1);
+  const pkg = Object.hasOwn(PACKAGES, packageToken) ? (packageToken as PackageToken) : undefined;
+  const pattern = partPattern?.(packageToken);
+  const result = (name: string, part: string | undefined): ParsedObjectName | undefined =>
+    (isValidName(name) ? { package: pkg, packageToken, name, part, temp } : undefined);
+  if (pattern === null) return result(rest, undefined);
+  if (pattern === undefined) {
+    const last = rest.lastIndexOf('.');
+    if (last > 0 && PART_RE.test(rest.slice(last + 1))) return result(rest.slice(0, last), rest.slice(last + 1));
+    return result(rest, undefined);
+  }
+  const anchored = new RegExp(`^(?:${pattern.source})$`, pattern.flags.replace(/[gy]/g, ''));
+  // Shortest suffix '.<part>' that matches the grammar and leaves a valid user name in front.
+  for (let i = rest.lastIndexOf('.'); i > 0; i = rest.lastIndexOf('.', i - 1)) {
+    const part = rest.slice(i + 1);
+    if (anchored.test(part) && isValidName(rest.slice(0, i))) return result(rest.slice(0, i), part);
+  }
+  return result(rest, undefined);
 }

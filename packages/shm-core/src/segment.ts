@@ -4,7 +4,7 @@ import { ShmkitError, syscallError } from './errors.js';
 import { native } from './native.js';
 import { objectName, PACKAGES, type PackageToken } from './names.js';
 
-export const SHM_DIR = '/dev/shm';
+import { SHM_DIR } from './names.js';
 export const MAGIC = 0x4b4d4853; // "SHMK" as LE u32
 export const INIT_READY = 0x54494e49; // "INIT"
 export const INIT_DEAD = 0x44414544; // "DEAD"

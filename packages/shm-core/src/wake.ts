@@ -1,7 +1,7 @@
 import { ShmkitError, syscallError } from './errors.js';
 import { native } from './native.js';
 import { objectName, type PackageToken } from './names.js';
-import { SHM_DIR } from './segment.js';
+import { SHM_DIR } from './names.js';
 
 export type WakeKind = 'eventfd' | 'fifo';
 export interface WaitOptions { signal?: AbortSignal; timeoutMs?: number }
