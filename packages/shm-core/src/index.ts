@@ -9,3 +9,7 @@ export type { LockResult } from './mutex.js';
 export { futexWait, futexWake, ffiNoop, currentCpu } from './futex.js';
 export { WakeHandle, Doorbell, DoorbellState, DOORBELL_SIZE } from './wake.js';
 export type { WakeKind, WaitOptions } from './wake.js';
+export { watchFd, pollFd, dupFd, closeFd, fstatFd, tcpPeerUid } from './fd.js';
+export type { FdWatcher, FdEvent } from './fd.js';
+export { UnixSocket, UnixServer, sendFds, recvFds, peerCredentials, MAX_FDS_PER_MESSAGE } from './sock.js';
+export type { UnixSocketType, PeerCredentials, RecvResult } from './sock.js';

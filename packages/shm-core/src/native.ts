@@ -45,6 +45,21 @@ export interface NativeApi {
   view(addr: number, len: number): ArrayBuffer;
   /** Detaches an ArrayBuffer so later access throws; false if unavailable. */
   detach(buf: ArrayBuffer): boolean;
+  // --- core-sock ---
+  dup(fd: number): number;
+  poll1(fd: number, events: number, timeoutMs: number): number;
+  unixSocket(type: number): number;
+  socketpair(type: number, out2: Int32Array): number;
+  unixBind(fd: number, addr: Uint8Array, len: number): number;
+  unixConnect(fd: number, addr: Uint8Array, len: number): number;
+  listen(fd: number, backlog: number): number;
+  accept(fd: number): number;
+  sendFds(fd: number, data: Uint8Array, len: number, fds: Int32Array, nfds: number): number;
+  recvFds(fd: number, buf: Uint8Array, cap: number, fdsOut: Int32Array, maxFds: number, meta6: Int32Array): number;
+  peercred(fd: number, out3: Int32Array): number;
+  setPasscred(fd: number, on: number): number;
+  shutdown(fd: number, how: number): number;
+  // --- core-sock ---
 }
 
 const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
@@ -82,6 +97,21 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, stri
   fifoOpen: 'int64_t shk_fifo_open(const char *path, int32_t as_reader)',
   signalFd: 'int64_t shk_signal_fd(int32_t fd, int32_t kind)',
   drainFd: 'int64_t shk_drain_fd(int32_t fd, int32_t kind)',
+  // --- core-sock ---
+  dup: 'int64_t shk_dup(int32_t fd)',
+  poll1: 'int64_t shk_poll1(int32_t fd, int32_t events, int32_t timeout_ms)',
+  unixSocket: 'int64_t shk_unix_socket(int32_t type)',
+  socketpair: 'int64_t shk_socketpair(int32_t type, _Out_ int32_t *out2)',
+  unixBind: 'int64_t shk_unix_bind(int32_t fd, const uint8_t *addr, int32_t len)',
+  unixConnect: 'int64_t shk_unix_connect(int32_t fd, const uint8_t *addr, int32_t len)',
+  listen: 'int64_t shk_listen(int32_t fd, int32_t backlog)',
+  accept: 'int64_t shk_accept(int32_t fd)',
+  sendFds: 'int64_t shk_send_fds(int32_t fd, const uint8_t *data, int64_t len, const int32_t *fds, int32_t nfds)',
+  recvFds: 'int64_t shk_recv_fds(int32_t fd, _Out_ uint8_t *buf, int64_t cap, _Out_ int32_t *fds_out, int32_t max_fds, _Out_ int32_t *meta6)',
+  peercred: 'int64_t shk_peercred(int32_t fd, _Out_ int32_t *out3)',
+  setPasscred: 'int64_t shk_set_passcred(int32_t fd, int32_t on)',
+  shutdown: 'int64_t shk_shutdown(int32_t fd, int32_t how)',
+  // --- core-sock ---
 };
 
 let api: NativeApi | undefined;
@@ -137,3 +167,35 @@ export function native(): NativeApi {
   api = loaded;
   return api;
 }
+
+// --- core-sock ---
+/** Readiness reported by a libuv poll handle; `status < 0` is a libuv error (e.g. POLLERR on the fd). */
+export interface PollEvents { readable: boolean; writable: boolean; disconnect: boolean }
+/** A libuv poll handle over one fd (koffi's `node.poll`), level-triggered. */
+export interface RawPollHandle {
+  start(events: { readable: boolean; writable: boolean }, cb: (status: number, ev: PollEvents) => void): void;
+  stop(): void; ref(): void; unref(): void; close(): void;
+}
+/** Creates and starts a libuv poll handle on `fd`. The caller must keep it referenced while started:
+ *  koffi closes an unreferenced handle when it is garbage-collected. */
+export function openPollHandle(fd: number, events: { readable: boolean; writable: boolean },
+  cb: (status: number, ev: PollEvents) => void): RawPollHandle {
+  native();
+  const node = (koffi as unknown as { node?: { poll?: (fd: number, o: object, c: unknown) => RawPollHandle | null } }).node;
+  if (typeof node?.poll !== 'function') throw new ShmkitError('ERR_UNSUPPORTED_PLATFORM', 'koffi.node.poll is not available');
+  let h: RawPollHandle | null;
+  try { h = node.poll(fd, events, cb); } catch (e) {
+    throw new ShmkitError('ERR_SYSCALL', `poll handle for fd ${fd}: ${(e as Error).message}`, { cause: e, syscall: 'uv_poll_start' });
+  }
+  if (!h) throw new ShmkitError('ERR_SYSCALL', `poll handle for fd ${fd} could not be started`, { syscall: 'uv_poll_start' });
+  const raw = h;
+  return {
+    start(ev, c) {
+      try { raw.start(ev, c); } catch (e) {
+        throw new ShmkitError('ERR_SYSCALL', `poll handle for fd ${fd}: ${(e as Error).message}`, { cause: e, syscall: 'uv_poll_start' });
+      }
+    },
+    stop() { raw.stop(); }, ref() { raw.ref(); }, unref() { raw.unref(); }, close() { raw.close(); },
+  };
+}
+// --- core-sock ---
