@@ -43,6 +43,7 @@ int main(void) {
   CHECK(shk_close((int32_t)fd) == 0);
   CHECK(shk_shm_unlink(name) == 0);
   CHECK(shk_shm_unlink(name) == -ENOENT);
+  { void shk_liveness_selftest(int *, int *); shk_liveness_selftest(&passed, &failed); }
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

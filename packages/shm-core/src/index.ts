@@ -9,3 +9,6 @@ export type { LockResult } from './mutex.js';
 export { futexWait, futexWake, ffiNoop, currentCpu } from './futex.js';
 export { WakeHandle, Doorbell, DoorbellState, DOORBELL_SIZE } from './wake.js';
 export type { WakeKind, WaitOptions } from './wake.js';
+export { processLiveness, parseProcStat, processInfo, selfIdentity, watchProcessExit } from './liveness.js';
+export type { Liveness, ProcessIdentity } from './liveness.js';
+export { NodeLock, flockFd, lockRangeFd } from './nodelock.js';

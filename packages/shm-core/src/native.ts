@@ -45,6 +45,10 @@ export interface NativeApi {
   view(addr: number, len: number): ArrayBuffer;
   /** Detaches an ArrayBuffer so later access throws; false if unavailable. */
   detach(buf: ArrayBuffer): boolean;
+  // --- core-nodelock ---
+  pidfdOpen(pid: number): number;
+  ofdLock(fd: number, start: number, len: number, op: number): number;
+  // --- core-nodelock ---
 }
 
 const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
@@ -82,6 +86,10 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, stri
   fifoOpen: 'int64_t shk_fifo_open(const char *path, int32_t as_reader)',
   signalFd: 'int64_t shk_signal_fd(int32_t fd, int32_t kind)',
   drainFd: 'int64_t shk_drain_fd(int32_t fd, int32_t kind)',
+  // --- core-nodelock ---
+  pidfdOpen: 'int64_t shk_pidfd_open(int32_t pid)',
+  ofdLock: 'int64_t shk_ofd_lock(int32_t fd, int64_t start, int64_t len, int32_t op)',
+  // --- core-nodelock ---
 };
 
 let api: NativeApi | undefined;
