@@ -44,6 +44,7 @@ int main(void) {
   CHECK(shk_shm_unlink(name) == 0);
   CHECK(shk_shm_unlink(name) == -ENOENT);
   { extern void shk_sock_selftest(int *, int *); shk_sock_selftest(&passed, &failed); }
+  { void shk_liveness_selftest(int *, int *); shk_liveness_selftest(&passed, &failed); }
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -13,3 +13,6 @@ export { watchFd, pollFd, dupFd, closeFd, fstatFd, tcpPeerUid } from './fd.js';
 export type { FdWatcher, FdEvent } from './fd.js';
 export { UnixSocket, UnixServer, sendFds, recvFds, peerCredentials, MAX_FDS_PER_MESSAGE } from './sock.js';
 export type { UnixSocketType, PeerCredentials, RecvResult } from './sock.js';
+export { processLiveness, parseProcStat, processInfo, selfIdentity, watchProcessExit } from './liveness.js';
+export type { Liveness, ProcessIdentity } from './liveness.js';
+export { NodeLock, flockFd, lockRangeFd } from './nodelock.js';

@@ -60,6 +60,10 @@ export interface NativeApi {
   setPasscred(fd: number, on: number): number;
   shutdown(fd: number, how: number): number;
   // --- core-sock ---
+  // --- core-nodelock ---
+  pidfdOpen(pid: number): number;
+  ofdLock(fd: number, start: number, len: number, op: number): number;
+  // --- core-nodelock ---
 }
 
 const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
@@ -112,6 +116,10 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, stri
   setPasscred: 'int64_t shk_set_passcred(int32_t fd, int32_t on)',
   shutdown: 'int64_t shk_shutdown(int32_t fd, int32_t how)',
   // --- core-sock ---
+  // --- core-nodelock ---
+  pidfdOpen: 'int64_t shk_pidfd_open(int32_t pid)',
+  ofdLock: 'int64_t shk_ofd_lock(int32_t fd, int64_t start, int64_t len, int32_t op)',
+  // --- core-nodelock ---
 };
 
 let api: NativeApi | undefined;

@@ -39,7 +39,7 @@ export function spawnFixture(file: string, args: string[] = [], env: NodeJS.Proc
 }
 
 /** Kills every child still running (call in afterEach/afterAll). */
-export function killAll(): void { for (const p of live) p.kill('SIGKILL'); live.clear(); }
+export function killAll(): void { for (const p of live) p.kill('SIGKILL'); live.clear(); killPointChildren(); }
 
 /** Polls `cond` until true or the deadline passes (instead of fixed sleeps). */
 export async function until(cond: () => boolean, deadlineMs = 10_000, what = 'condition'): Promise<void> {
@@ -61,3 +61,6 @@ export function uniqueName(label: string): string {
 export function leftovers(marker: string): string[] {
   return readdirSync('/dev/shm').filter((f) => f.startsWith('shmkit.') && f.includes(marker));
 }
+export { spawnChild, killPointChildren, TestTimeoutError, TestChildError } from './points.js';
+export type { ChildProtocol, ChildHandle, ChildExit, PointAction, PointHit, PointPlan, SpawnOptions } from './points.js';
+import { killPointChildren } from './points.js';
