@@ -45,6 +45,19 @@ export interface NativeApi {
   view(addr: number, len: number): ArrayBuffer;
   /** Detaches an ArrayBuffer so later access throws; false if unavailable. */
   detach(buf: ArrayBuffer): boolean;
+  // --- core-segment ---
+  init(flags: number): number;
+  dup(fd: number): number;
+  fsync(fd: number, dataOnly: number): number;
+  memfdCreate(name: string, flags: number): number;
+  addSeals(fd: number, seals: number): number;
+  getSeals(fd: number): number;
+  punchHole(fd: number, off: number, len: number): number;
+  ofdLock(fd: number, start: number, len: number, op: number): number;
+  guardAdd(addr: number, len: number): number;
+  guardRemove(slot: number): number;
+  guardTable(): number;
+  // --- core-segment ---
 }
 
 const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
@@ -82,6 +95,19 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, stri
   fifoOpen: 'int64_t shk_fifo_open(const char *path, int32_t as_reader)',
   signalFd: 'int64_t shk_signal_fd(int32_t fd, int32_t kind)',
   drainFd: 'int64_t shk_drain_fd(int32_t fd, int32_t kind)',
+  // --- core-segment ---
+  init: 'int64_t shk_init(int32_t flags)',
+  dup: 'int64_t shk_dup(int32_t fd)',
+  fsync: 'int64_t shk_fsync(int32_t fd, int32_t data_only)',
+  memfdCreate: 'int64_t shk_memfd_create(const char *name, int32_t flags)',
+  addSeals: 'int64_t shk_add_seals(int32_t fd, int32_t seals)',
+  getSeals: 'int64_t shk_get_seals(int32_t fd)',
+  punchHole: 'int64_t shk_punch_hole(int32_t fd, int64_t off, int64_t len)',
+  ofdLock: 'int64_t shk_ofd_lock(int32_t fd, int64_t start, int64_t len, int32_t op)',
+  guardAdd: 'int64_t shk_guard_add(int64_t addr, int64_t len)',
+  guardRemove: 'int64_t shk_guard_remove(int32_t slot)',
+  guardTable: 'int64_t shk_guard_table(void)',
+  // --- core-segment ---
 };
 
 let api: NativeApi | undefined;
