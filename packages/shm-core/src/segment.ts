@@ -189,7 +189,7 @@ export class Segment implements Disposable {
   readonly view: DataView;
   #fd: number;
   #addr: number;
-  #buffer: ArrayBuffer | undefined;
+  #buffer: ArrayBuffer;
   #headed: boolean;
   #ino: number;
   #fileOffset: number;
@@ -541,21 +541,18 @@ export class Segment implements Disposable {
     }
   }
 
-  /** The one ArrayBuffer over the mapping; detached by close(). */
-  get buffer(): ArrayBuffer {
-    if (this.#closed || !this.#buffer) throw new ShmkitError('ERR_CLOSED', `${this.label}: segment closed`);
-    return this.#buffer;
-  }
+  /** The one ArrayBuffer over the mapping; detached by close() (then every view of it throws a TypeError). */
+  get buffer(): ArrayBuffer { return this.#buffer; }
   /** Address of byte `offset` of the mapping, for shim calls (mutex, futex). */
   address(offset = 0): number {
     this.assertUsable();
     if (!Number.isInteger(offset) || offset < 0 || offset >= this.size) throw invalidArg(`offset ${offset} outside the segment`);
     return this.#addr + offset;
   }
-  dataView(offset = 0, length?: number): DataView { return new DataView(this.buffer, offset, length); }
-  int32(offset = 0, length?: number): Int32Array { return new Int32Array(this.buffer, offset, length); }
-  uint8(offset = 0, length?: number): Uint8Array { return new Uint8Array(this.buffer, offset, length); }
-  bigInt64(offset = 0, length?: number): BigInt64Array { return new BigInt64Array(this.buffer, offset, length); }
+  dataView(offset = 0, length?: number): DataView { this.assertUsable(); return new DataView(this.#buffer, offset, length); }
+  int32(offset = 0, length?: number): Int32Array { this.assertUsable(); return new Int32Array(this.#buffer, offset, length); }
+  uint8(offset = 0, length?: number): Uint8Array { this.assertUsable(); return new Uint8Array(this.#buffer, offset, length); }
+  bigInt64(offset = 0, length?: number): BigInt64Array { this.assertUsable(); return new BigInt64Array(this.#buffer, offset, length); }
 
   #range(offset: number, length: number, what: string): void {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
@@ -566,7 +563,7 @@ export class Segment implements Disposable {
   subarray(offset: number, length: number): Uint8Array {
     this.assertUsable();
     this.#range(offset, length, 'subarray');
-    return new Uint8Array(this.buffer, offset, length);
+    return new Uint8Array(this.#buffer, offset, length);
   }
   /** A separate ArrayBuffer over [offset, offset+length) that can be detached on its own; close() detaches it too. */
   extraView(offset: number, length: number): ArrayBuffer {
@@ -646,11 +643,10 @@ export class Segment implements Disposable {
     this.#closed = true;
     const n = native();
     const buf = this.#buffer;
-    this.#buffer = undefined;
     let detached = true;
     for (const v of this.#extra) if (!n.detach(v)) detached = false;
     this.#extra.clear();
-    if (buf && !n.detach(buf)) detached = false;
+    if (!n.detach(buf)) detached = false;
     segmentLeaks.unregister(this.#token);
     bufferLeaks.unregister(this.#token);
     if (detached) {
@@ -660,7 +656,7 @@ export class Segment implements Disposable {
       // A view may still reach the range: make it inert zero pages, unmapped once the buffer is collected.
       n.tombstone(this.#addr, this.size);
       if (this.#slot > 0) n.guardRemove(this.#slot);
-      if (buf) bufferLeaks.register(buf, { addr: this.#addr, size: this.size, slot: 0 });
+      bufferLeaks.register(buf, { addr: this.#addr, size: this.size, slot: 0 });
     }
     n.close(this.#fd);
   }
