@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 SHK_API int32_t shk_abi_version(void) { return SHK_ABI_VERSION; }
-SHK_API int64_t shk_init(int32_t flags) { (void)flags; return 0; }
+SHK_API int64_t shk_init(int32_t flags) { return (flags & 1) ? 0 : shk_guard_install(); }
 SHK_API void shk_noop(void) {}
 SHK_API int32_t shk_add(int32_t a, int32_t b) { return a + b; }
 SHK_API void shk_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }

@@ -9,6 +9,10 @@
 SHK_API int64_t shk_ofd_lock(int32_t fd, int64_t start, int64_t len, int32_t op);
 void shk_liveness_selftest(int *passed, int *failed);
 /* --- core-nodelock --- */
+/* --- core-segment --- */
+int64_t shk_guard_install(void);
+void shk_selftest_segx(int *passed, int *failed);
+/* --- core-segment --- */
 #endif
 /* --- core-sock --- */
 #ifndef SHMKIT_H_CORE_SOCK

@@ -13,6 +13,7 @@ int64_t shk_mmap(int32_t, int64_t, int32_t, int64_t); int64_t shk_munmap(int64_t
 int64_t shk_close(int32_t); int64_t shk_mutex_init(int64_t); int64_t shk_mutex_lock(int64_t);
 int64_t shk_mutex_trylock(int64_t); int64_t shk_mutex_unlock(int64_t); int64_t shk_futex_wait(int64_t, uint32_t, int64_t);
 int64_t shk_futex_wake(int64_t, int32_t);
+void shk_selftest_segx(int *, int *);
 static int passed, failed;
 #define CHECK(c) do { if (c) passed++; else { failed++; fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, #c); } } while (0)
 int main(void) {
@@ -45,6 +46,7 @@ int main(void) {
   CHECK(shk_shm_unlink(name) == -ENOENT);
   { extern void shk_sock_selftest(int *, int *); shk_sock_selftest(&passed, &failed); }
   { void shk_liveness_selftest(int *, int *); shk_liveness_selftest(&passed, &failed); }
+  shk_selftest_segx(&passed, &failed);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

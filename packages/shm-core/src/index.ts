@@ -15,4 +15,10 @@ export { UnixSocket, UnixServer, sendFds, recvFds, peerCredentials, MAX_FDS_PER_
 export type { UnixSocketType, PeerCredentials, RecvResult } from './sock.js';
 export { processLiveness, parseProcStat, processInfo, selfIdentity, watchProcessExit } from './liveness.js';
 export type { Liveness, ProcessIdentity } from './liveness.js';
-export { NodeLock, flockFd, lockRangeFd } from './nodelock.js';
+export { NodeLock, flockFd } from './nodelock.js';
+// --- core-segment ---
+export { HEADER_SIZE, COMMON_HEADER_SIZE, INIT_READY, INIT_DESTROYED, decodeHeader, segmentAddress } from './segment.js';
+export type { SegmentKind, FromFdOptions, FileCreateOptions, FileOpenOptions, InPlaceTarget, InPlaceOptions } from './segment.js';
+export { lockRangeFd } from './rangelock.js';
+export type { LockOp } from './rangelock.js';
+// --- core-segment ---

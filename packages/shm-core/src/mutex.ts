@@ -18,19 +18,19 @@ export class RobustMutex {
   static init(seg: Segment, offset: number): RobustMutex {
     const m = new RobustMutex(seg, offset);
     const r = native().mutexInit(seg.address(offset));
-    if (r < 0) throw syscallError(r, 'pthread_mutex_init', seg.objectName);
+    if (r < 0) throw syscallError(r, 'pthread_mutex_init', seg.label);
     return m;
   }
   static attach(seg: Segment, offset: number): RobustMutex { return new RobustMutex(seg, offset); }
 
   #result(r: number, op: string): LockResult | 'busy' | 'timeout' {
-    if (r === 0) return 'acquired';
-    if (r === 1) return 'recovered';
+    if (r === 0) { this.#seg.heldMutexes++; return 'acquired'; }
+    if (r === 1) { this.#seg.heldMutexes++; return 'recovered'; }
     if (r === 2) return 'busy';
     if (r === 3) return 'timeout';
-    if (r === -131) throw new ShmkitError('ERR_MUTEX_NOT_RECOVERABLE', `${this.#seg.objectName}: mutex not recoverable`, { errno: 131, syscall: op });
-    if (r === -35) throw new ShmkitError('ERR_MUTEX_DEADLOCK', `${this.#seg.objectName}: mutex already held by this thread`, { errno: 35, syscall: op });
-    throw syscallError(r, op, this.#seg.objectName);
+    if (r === -131) throw new ShmkitError('ERR_MUTEX_NOT_RECOVERABLE', `${this.#seg.label}: mutex not recoverable`, { errno: 131, syscall: op });
+    if (r === -35) throw new ShmkitError('ERR_MUTEX_DEADLOCK', `${this.#seg.label}: mutex already held by this thread`, { errno: 35, syscall: op });
+    throw syscallError(r, op, this.#seg.label);
   }
   /** Blocks until held; 'recovered' when the previous owner died holding it. */
   lock(): LockResult { return this.#result(native().mutexLock(this.#seg.address(this.#offset)), 'pthread_mutex_lock') as LockResult; }
@@ -40,8 +40,9 @@ export class RobustMutex {
   }
   unlock(): void {
     const r = native().mutexUnlock(this.#seg.address(this.#offset));
-    if (r === -1) throw new ShmkitError('ERR_MUTEX_NOT_OWNER', `${this.#seg.objectName}: unlock by a non-owner`, { errno: 1, syscall: 'pthread_mutex_unlock' });
-    if (r < 0) throw syscallError(r, 'pthread_mutex_unlock', this.#seg.objectName);
+    if (r === -1) throw new ShmkitError('ERR_MUTEX_NOT_OWNER', `${this.#seg.label}: unlock by a non-owner`, { errno: 1, syscall: 'pthread_mutex_unlock' });
+    if (r < 0) throw syscallError(r, 'pthread_mutex_unlock', this.#seg.label);
+    this.#seg.heldMutexes--;
   }
   /** Runs a synchronous callback under the lock. */
   withLock<T>(fn: (state: LockResult) => T): T {

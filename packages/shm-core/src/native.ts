@@ -64,6 +64,17 @@ export interface NativeApi {
   pidfdOpen(pid: number): number;
   ofdLock(fd: number, start: number, len: number, op: number): number;
   // --- core-nodelock ---
+  // --- core-segment ---
+  init(flags: number): number;
+  fsync(fd: number, dataOnly: number): number;
+  memfdCreate(name: string, flags: number): number;
+  addSeals(fd: number, seals: number): number;
+  getSeals(fd: number): number;
+  punchHole(fd: number, off: number, len: number): number;
+  guardAdd(addr: number, len: number): number;
+  guardRemove(slot: number): number;
+  guardTable(): number;
+  // --- core-segment ---
 }
 
 const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
@@ -120,6 +131,17 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, stri
   pidfdOpen: 'int64_t shk_pidfd_open(int32_t pid)',
   ofdLock: 'int64_t shk_ofd_lock(int32_t fd, int64_t start, int64_t len, int32_t op)',
   // --- core-nodelock ---
+  // --- core-segment ---
+  init: 'int64_t shk_init(int32_t flags)',
+  fsync: 'int64_t shk_fsync(int32_t fd, int32_t data_only)',
+  memfdCreate: 'int64_t shk_memfd_create(const char *name, int32_t flags)',
+  addSeals: 'int64_t shk_add_seals(int32_t fd, int32_t seals)',
+  getSeals: 'int64_t shk_get_seals(int32_t fd)',
+  punchHole: 'int64_t shk_punch_hole(int32_t fd, int64_t off, int64_t len)',
+  guardAdd: 'int64_t shk_guard_add(int64_t addr, int64_t len)',
+  guardRemove: 'int64_t shk_guard_remove(int32_t slot)',
+  guardTable: 'int64_t shk_guard_table(void)',
+  // --- core-segment ---
 };
 
 let api: NativeApi | undefined;

@@ -196,19 +196,5 @@ export function flockFd(fd: number, op: 'shared' | 'exclusive' | 'unlock', opts:
   return true;
 }
 
-/** OFD byte-range lock (shm-core.md §5.21); false if nonBlocking (default) and held by another open
- *  file description. Owned by the open file description like flock, released at exit. */
-export function lockRangeFd(fd: number, offset: number, length: number, op: 'shared' | 'exclusive' | 'unlock',
-  opts: { nonBlocking?: boolean } = {}): boolean {
-  if (!Number.isInteger(fd) || fd < 0) throw new ShmkitError('ERR_INVALID_ARGUMENT', `lockRangeFd: bad fd ${String(fd)}`);
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) {
-    throw new ShmkitError('ERR_INVALID_ARGUMENT', `lockRangeFd: offset must be ≥ 0 and length ≥ 1 (integers), got ${String(offset)}, ${String(length)}`);
-  }
-  const bits = op === 'shared' ? LOCK_SH : op === 'exclusive' ? LOCK_EX : op === 'unlock' ? LOCK_UN : -1;
-  if (bits < 0) throw new ShmkitError('ERR_INVALID_ARGUMENT', `lockRangeFd: op must be 'shared', 'exclusive' or 'unlock', got ${String(op)}`);
-  const r = native().ofdLock(fd, offset, length, bits | (opts.nonBlocking === false ? 0 : LOCK_NB));
-  if (r === -EWOULDBLOCK) return false;
-  if (r < 0) throw syscallError(r, 'fcntl', `fd ${fd}`);
-  return true;
-}
+export { lockRangeFd } from './rangelock.js';
 

@@ -35,8 +35,8 @@ describe('Segment', () => {
       expect(code(() => Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096 }))).toBe('ERR_EXISTS');
       const other = Segment.open({ package: 'shm-core', name, layoutMajor: 1 });
       expect(other.int32(64)[0]).toBe(42);
-      expect(other.header.state).toBe('ready');
-      expect(other.header.creatorPid).toBe(process.pid);
+      expect(other.header!.state).toBe('ready');
+      expect(other.header!.creatorPid).toBe(process.pid);
       other.close();
       expect(code(() => Segment.open({ package: 'shm-core', name, layoutMajor: 2 }))).toBe('ERR_LAYOUT_MISMATCH');
       expect(code(() => Segment.open({ package: 'shm-core', name, layoutMajor: 1, kind: 3 }))).toBe('ERR_LAYOUT_MISMATCH');

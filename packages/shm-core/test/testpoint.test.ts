@@ -64,7 +64,8 @@ describe('test points', () => {
   });
 
   it('a planned point that is never reached rejects killed with a TestTimeoutError naming it', async () => {
-    const c = await spawnChild<P>(steps, { args: ['idle'], timeoutMs: 1500, points: [{ name: 'nowhere', action: 'kill' }] });
+    // The child's deadline also covers its start-up, which takes seconds on a loaded 2-vCPU machine.
+    const c = await spawnChild<P>(steps, { args: ['idle'], timeoutMs: 6000, points: [{ name: 'nowhere', action: 'kill' }] });
     await c.ready;
     const err = await c.killed.then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(TestTimeoutError);
