@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeSync, existsSync, lstatSync, openSync, readdirSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { killAll, leftovers, spawnFixture, uniqueName } from '@shmkit/testkit';
@@ -46,6 +46,8 @@ describe('UnixSocket.pair: messages, fds, waits', () => {
       const got = r.fds[0]!;
       expect(got).not.toBe(wake.fd);
       expect(fstatFd(got).ino).toBe(fstatFd(wake.fd).ino);
+      const flags = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${got}`, 'utf8'))![1]!;
+      expect(parseInt(flags, 8) & 0o2000000).toBe(0o2000000); // O_CLOEXEC
       writeSync(got, Buffer.from(new BigUint64Array([3n]).buffer)); // signal through the received copy
       expect(wake.drain()).toBe(3);
       closeFd(got);
@@ -357,6 +359,38 @@ describe('fd passing across processes (§8 item 32)', () => {
       expect(await after).toEqual([]);
       await expect(server.accepted()).rejects.toSatisfy(code('ERR_CLOSED'));
     } finally { for (const s of got) s.close(); server.close(); }
+    expect(await child.exited).toBe(0);
+  });
+});
+
+describe('crashes and GC', () => {
+  it('a sender SIGKILLed with fds in flight: the message and its fds still arrive, then EOF; nothing leaks', async () => {
+    const address = abstractAddress('inflight');
+    const server = UnixServer.listen(address);
+    try {
+      const child = spawnFixture(fixture, ['send-and-die', arg(address)]);
+      const conn = await server.accepted({ timeoutMs: 20_000 });
+      await child.waitLine((l) => l === 'sent');
+      child.kill('SIGKILL');
+      await child.exited;
+      const before = fdCount();
+      const r = await recvOne(conn, new Uint8Array(8));
+      expect(r.bytes).toBe(1);
+      expect(r.fds).toHaveLength(2);
+      for (const fd of r.fds) expect(fstatFd(fd).isFile).toBe(false);
+      const counter = Buffer.alloc(8);
+      expect(readSync(r.fds[0]!, counter, 0, 8, null)).toBe(8); // the dead sender's signal is still there
+      expect(counter.readBigUInt64LE(0)).toBe(1n);
+      for (const fd of r.fds) closeFd(fd);
+      expect(fdCount()).toBe(before);
+      expect(await recvOne(conn, new Uint8Array(8))).toMatchObject({ eof: true, fds: [] });
+      conn.close();
+    } finally { server.close(); }
+  });
+
+  it('a pending readable() survives garbage collection of its socket (fixture with gc exposed)', async () => {
+    const child = spawnFixture(fixture, ['gc-wait', '-']);
+    expect(await child.waitLine((l) => l === 'resolved')).toBe('resolved');
     expect(await child.exited).toBe(0);
   });
 });
