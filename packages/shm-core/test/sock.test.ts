@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { killAll, leftovers, spawnFixture, uniqueName } from '@shmkit/testkit';
+import { killAll, leftovers, spawnFixture, uniqueName, type Child } from '@shmkit/testkit';
 import {
   closeFd, dupFd, fstatFd, isShmkitError, MAX_FDS_PER_MESSAGE, objectPath, objectName, peerCredentials, pollFd,
   recvFds, Segment, sendFds, SHM_DIR, tcpPeerUid, UnixServer, UnixSocket, WakeHandle, watchFd,
@@ -19,6 +19,17 @@ const pathAddress = (label: string) => objectPath(objectName('shm-core', uniqueN
 const abstractAddress = (label: string) => `\0${objectName('shm-core', uniqueName(label)).slice(1)}`;
 /** argv cannot carry NUL bytes: the fixture reads a leading '@' as the abstract namespace. */
 const arg = (address: string) => address.replace(/^\0/, '@');
+
+/** Listens on `address`, starts the fixture in `mode` against it and hands the accepted connection to `body`. */
+async function withPeer(mode: string, address: string, body: (conn: UnixSocket, child: Child) => Promise<void>): Promise<void> {
+  const server = UnixServer.listen(address);
+  let conn: UnixSocket | undefined;
+  try {
+    const child = spawnFixture(fixture, [mode, arg(address)]);
+    conn = await server.accepted({ timeoutMs: 20_000 });
+    await body(conn, child);
+  } finally { conn?.close(); server.close(); }
+}
 
 async function recvOne(s: UnixSocket, into: Uint8Array, maxFds?: number): Promise<RecvResult> {
   const signal = AbortSignal.timeout(20_000);
@@ -294,35 +305,33 @@ describe('fd passing across processes (§8 item 32)', () => {
       const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 8192 });
       const shmFd = openSync(objectPath(seg.objectName), 'r+');
       const wake = WakeHandle.eventfd();
-      const server = UnixServer.listen(address);
-      let conn: UnixSocket | undefined;
+      // The name is gone before the child touches the object: it can only reach it through the passed fd.
+      seg.unlink();
       try {
-        // The name is gone before the child touches the object: it can only reach it through the passed fd.
-        seg.unlink();
-        const child = spawnFixture(fixture, ['fds', arg(address)]);
-        conn = await server.accepted({ timeoutMs: 20_000 });
-        expect(conn.peerCredentials().pid).toBe(child.proc.pid);
-        expect(conn.send(new Uint8Array([0x17]), [shmFd, wake.fd])).toBe(1);
-        expect(await wake.wait({ timeoutMs: 20_000 })).toBe(true);
-        const r = await recvOne(conn, new Uint8Array(16));
-        expect(r.bytes).toBe(1);
-        expect(r.fds).toHaveLength(1);
-        expect(await child.waitLine((l) => l.startsWith('got '))).toBe('got 1 2 true');
-        const mapped = seg.uint8(4096, 256);
-        for (let i = 0; i < 256; i++) expect(mapped[i]).toBe((i * 7 + 3) & 0xff);
-        // The fd that came back is the same object too: write through it, read the mapping.
-        const back = r.fds[0]!;
-        expect(fstatFd(back).ino).toBe(fstatFd(shmFd).ino);
-        writeSync(back, Buffer.from([0xee]), 0, 1, 100);
-        expect(seg.uint8(100, 1)[0]).toBe(0xee);
-        const check = Buffer.alloc(1);
-        readSync(back, check, 0, 1, 4096);
-        expect(check[0]).toBe(3);
-        closeFd(back);
-        conn.close(); conn = undefined;
-        await child.waitLine((l) => l === 'done');
-        expect(await child.exited).toBe(0);
-      } finally { conn?.close(); server.close(); wake.close(); closeSync(shmFd); seg.close(); }
+        await withPeer('fds', address, async (conn, child) => {
+          expect(conn.peerCredentials().pid).toBe(child.proc.pid);
+          expect(conn.send(new Uint8Array([0x17]), [shmFd, wake.fd])).toBe(1);
+          expect(await wake.wait({ timeoutMs: 20_000 })).toBe(true);
+          const r = await recvOne(conn, new Uint8Array(16));
+          expect(r.bytes).toBe(1);
+          expect(r.fds).toHaveLength(1);
+          expect(await child.waitLine((l) => l.startsWith('got '))).toBe('got 1 2 true');
+          const mapped = seg.uint8(4096, 256);
+          for (let i = 0; i < 256; i++) expect(mapped[i]).toBe((i * 7 + 3) & 0xff);
+          // The fd that came back is the same object too: write through it, read the mapping.
+          const back = r.fds[0]!;
+          expect(fstatFd(back).ino).toBe(fstatFd(shmFd).ino);
+          writeSync(back, Buffer.from([0xee]), 0, 1, 100);
+          expect(seg.uint8(100, 1)[0]).toBe(0xee);
+          const check = Buffer.alloc(1);
+          readSync(back, check, 0, 1, 4096);
+          expect(check[0]).toBe(3);
+          closeFd(back);
+          conn.close();
+          await child.waitLine((l) => l === 'done');
+          expect(await child.exited).toBe(0);
+        });
+      } finally { wake.close(); closeSync(shmFd); seg.close(); }
       expect(leftovers(name)).toEqual([]);
       if (kind === 'path') expect(existsSync(address)).toBe(false);
     });
@@ -365,11 +374,7 @@ describe('fd passing across processes (§8 item 32)', () => {
 
 describe('crashes and GC', () => {
   it('a sender SIGKILLed with fds in flight: the message and its fds still arrive, then EOF; nothing leaks', async () => {
-    const address = abstractAddress('inflight');
-    const server = UnixServer.listen(address);
-    try {
-      const child = spawnFixture(fixture, ['send-and-die', arg(address)]);
-      const conn = await server.accepted({ timeoutMs: 20_000 });
+    await withPeer('send-and-die', abstractAddress('inflight'), async (conn, child) => {
       await child.waitLine((l) => l === 'sent');
       child.kill('SIGKILL');
       await child.exited;
@@ -384,8 +389,7 @@ describe('crashes and GC', () => {
       for (const fd of r.fds) closeFd(fd);
       expect(fdCount()).toBe(before);
       expect(await recvOne(conn, new Uint8Array(8))).toMatchObject({ eof: true, fds: [] });
-      conn.close();
-    } finally { server.close(); }
+    });
   });
 
   it('a pending readable() survives garbage collection of its socket (fixture with gc exposed)', async () => {
@@ -397,18 +401,14 @@ describe('crashes and GC', () => {
 
 describe('peer credentials (§8 item 33)', () => {
   it('SO_PEERCRED names the connecting child on our side and us on its side', async () => {
-    const address = abstractAddress('cred');
-    const server = UnixServer.listen(address);
-    try {
-      const child = spawnFixture(fixture, ['cred', arg(address)]);
-      const conn = await server.accepted({ timeoutMs: 20_000 });
+    await withPeer('cred', abstractAddress('cred'), async (conn, child) => {
       const c = conn.peerCredentials();
       expect(c).toEqual({ pid: child.proc.pid, uid: process.getuid!(), gid: process.getgid!() });
       expect(peerCredentials(conn.fd)).toEqual(c);
       expect(await child.waitLine((l) => l.startsWith('peer '))).toBe(`peer ${process.pid} ${process.getuid!()} ${process.getgid!()}`);
       conn.close();
       expect(await child.exited).toBe(0);
-    } finally { server.close(); }
+    });
   });
 
   it('peerCredentials(net.Socket) on a node:net Unix connection from a child', async () => {
@@ -427,23 +427,21 @@ describe('peer credentials (§8 item 33)', () => {
   });
 
   it('passCredentials: a socketpair end handed to a child gives the child per message, while SO_PEERCRED names us', async () => {
-    const address = abstractAddress('passcred');
-    const server = UnixServer.listen(address);
     const [mine, theirs] = UnixSocket.pair({ passCredentials: true });
     try {
-      const child = spawnFixture(fixture, ['pair', arg(address)]);
-      const conn = await server.accepted({ timeoutMs: 20_000 });
-      conn.send(new Uint8Array([1]), [theirs.fd]);
-      theirs.close();
-      expect(await child.waitLine((l) => l.startsWith('pairpeer '))).toBe(`pairpeer ${process.pid}`);
-      const into = new Uint8Array(64);
-      const r = await recvOne(mine, into);
-      expect(new TextDecoder().decode(into.subarray(0, r.bytes))).toBe('hello from child');
-      expect(r.credentials).toEqual({ pid: child.proc.pid, uid: process.getuid!(), gid: process.getgid!() });
-      expect(mine.peerCredentials().pid).toBe(process.pid); // the pair's creator (Flow-IPC bug #148)
-      mine.close(); conn.close();
-      expect(await child.exited).toBe(0);
-    } finally { mine.close(); theirs.close(); server.close(); }
+      await withPeer('pair', abstractAddress('passcred'), async (conn, child) => {
+        conn.send(new Uint8Array([1]), [theirs.fd]);
+        theirs.close();
+        expect(await child.waitLine((l) => l.startsWith('pairpeer '))).toBe(`pairpeer ${process.pid}`);
+        const into = new Uint8Array(64);
+        const r = await recvOne(mine, into);
+        expect(new TextDecoder().decode(into.subarray(0, r.bytes))).toBe('hello from child');
+        expect(r.credentials).toEqual({ pid: child.proc.pid, uid: process.getuid!(), gid: process.getgid!() });
+        expect(mine.peerCredentials().pid).toBe(process.pid); // the pair's creator (Flow-IPC bug #148)
+        mine.close(); conn.close();
+        expect(await child.exited).toBe(0);
+      });
+    } finally { mine.close(); theirs.close(); }
   });
 
   it('passCredentials on a server applies to accepted sockets', async () => {
