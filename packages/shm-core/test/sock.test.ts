@@ -137,6 +137,43 @@ describe('UnixSocket.pair: messages, fds, waits', () => {
     } finally { a.close(); b.close(); }
   });
 
+  it('a peer that closes with unread data resets the connection: the wait wakes, recv says ERR_CONNECTION_CLOSED', async () => {
+    const [a, b] = UnixSocket.pair();
+    try {
+      a.send(new Uint8Array([1]));
+      const p = a.readable({ timeoutMs: 10_000 });
+      b.close(); // with a's byte unread: the kernel sets ECONNRESET on a
+      await p;
+      let err: unknown;
+      try { a.recv(new Uint8Array(4)); } catch (e) { err = e; }
+      expect(err).toMatchObject({ code: 'ERR_CONNECTION_CLOSED', details: { reason: 'reset' }, errnoName: 'ECONNRESET' });
+      expect(a.recv(new Uint8Array(4))).toMatchObject({ eof: true });
+    } finally { a.close(); b.close(); }
+  });
+
+  it('watchFd reports a socket error as an event with error set, and stops itself', async () => {
+    const [a, b] = UnixSocket.pair();
+    const w = watchFd(a.fd);
+    try {
+      a.send(new Uint8Array([1]));
+      const ev = new Promise<{ error?: unknown }>((resolve) => w.start({ readable: true }, resolve));
+      b.close();
+      const got = await ev;
+      expect(isShmkitError(got.error, 'ERR_SYSCALL')).toBe(true);
+    } finally { w.close(); a.close(); b.close(); }
+  });
+
+  it('shutdown(write) gives the peer EOF while it can still send back', async () => {
+    const [a, b] = UnixSocket.pair();
+    try {
+      a.shutdown('write');
+      expect(b.recv(new Uint8Array(4))).toMatchObject({ eof: true });
+      b.send(new Uint8Array([4]));
+      expect(a.recv(new Uint8Array(4))).toMatchObject({ bytes: 1, eof: false });
+      expect(() => a.send(new Uint8Array([1]))).toThrow(expect.objectContaining({ code: 'ERR_CONNECTION_CLOSED' }));
+    } finally { a.close(); b.close(); }
+  });
+
   it('send returns 0 when the socket buffer is full, and writable() resolves once the peer drains', async () => {
     const [a, b] = UnixSocket.pair();
     try {
@@ -521,6 +558,7 @@ describe('fd utilities (§3.16)', () => {
       expect(tcpPeerUid(local, { address: remote.address, port: remote.port === 1 ? 2 : 1 })).toBeUndefined();
       expect(tcpPeerUid(local, { address: '10.255.255.1', port: remote.port })).toBeUndefined();
       expect(tcpPeerUid(local, { address: 'not-an-ip', port: 1 })).toBeUndefined();
+      expect(tcpPeerUid(local, { address: remote.address, port: 70_000 })).toBeUndefined();
       s.destroy();
       expect(await child.exited).toBe(0);
     } finally { await new Promise((r) => server.close(r)); }
