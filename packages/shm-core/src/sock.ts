@@ -153,7 +153,9 @@ class Readiness {
     const { signal, timeoutMs } = opts;
     if (signal?.aborted) return Promise.reject(abortError(signal, what));
     // Level-triggered readiness: if it is there now, no handle and no loop turn are needed.
-    if (pollFd(this.#fd, dir === 'readable' ? 'read' : 'write', 0)) return Promise.resolve();
+    try {
+      if (pollFd(this.#fd, dir === 'readable' ? 'read' : 'write', 0)) return Promise.resolve();
+    } catch (e) { return Promise.reject(e); }
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => pending.settle(abortError(signal, what));
       const timer = timeoutMs === undefined ? undefined
