@@ -63,12 +63,15 @@ describe('test points', () => {
     } finally { seg.unlink(); seg.close(); }
   });
 
-  it('a planned point that is never reached rejects killed with a TestTimeoutError naming it', async () => {
-    const c = await spawnChild<P>(steps, { args: ['idle'], timeoutMs: 1500, points: [{ name: 'nowhere', action: 'kill' }] });
+  it('a planned point that is never reached: atPoint rejects with a TestTimeoutError naming it', async () => {
+    const c = await spawnChild<P>(steps, { args: ['idle'], points: [{ name: 'nowhere', action: 'kill' }] });
     await c.ready;
-    const err = await c.killed.then(() => undefined, (e: unknown) => e);
+    const err = await c.atPoint('nowhere', { timeoutMs: 300 }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(TestTimeoutError);
     expect((err as Error).message).toContain('nowhere');
+    await c.kill();
+    // killed, too, rejects: the child died without reaching its kill point.
+    await expect(c.killed).rejects.toThrow(/before reaching kill point nowhere#1/);
   });
 
   it('bad plans are refused before spawning', async () => {
