@@ -6,6 +6,8 @@ import { killAll, spawnChild, TestTimeoutError, uniqueName, until } from '@shmki
 import { Segment } from '../src/index.js';
 import { setTestPointHandler, testPoint, TEST_POINTS_ENABLED } from '../src/internal.js';
 import type { P } from './fixtures/point-steps.js';
+import type { P as MidP } from './fixtures/intermediate.js';
+import { processLiveness } from '../src/index.js';
 
 const steps = new URL('./fixtures/point-steps.ts', import.meta.url);
 afterEach(() => killAll());
@@ -73,6 +75,23 @@ describe('test points', () => {
     // killed, too, rejects: the child died without reaching its kill point.
     await expect(c.killed).rejects.toThrow(/before reaching kill point nowhere#1/);
   });
+
+  it.each(['idle', 'paused'])('a %s grandchild leaves by itself when its parent is SIGKILLed', async (mode) => {
+    const file = join(tmpdir(), `${uniqueName('gc')}.txt`);
+    let gcPid = 0;
+    try {
+      const mid = await spawnChild<MidP>(new URL('./fixtures/intermediate.ts', import.meta.url), { args: [mode, file] });
+      gcPid = (await mid.next('grandchild', { timeoutMs: 20_000 })).pid;
+      expect(processLiveness({ pid: gcPid })).toBe('alive');
+      await mid.kill('SIGKILL');
+      // idle: the IPC channel closes (exit 71); paused at a point: the resume fd reaches EOF (exit 72).
+      await until(() => processLiveness({ pid: gcPid }) === 'dead', 10_000, `grandchild ${gcPid} gone`);
+      if (mode === 'paused') expect(readFileSync(file, 'utf8')).toBe('first-half;');
+    } finally {
+      if (gcPid && processLiveness({ pid: gcPid }) === 'alive') process.kill(gcPid, 'SIGKILL');
+      rmSync(file, { force: true });
+    }
+  }, 40_000);
 
   it('bad plans are refused before spawning', async () => {
     await expect(spawnChild(steps, { points: [{ name: 'x', hit: 0, action: 'kill' }] })).rejects.toThrow(TypeError);
