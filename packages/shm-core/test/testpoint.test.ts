@@ -3,11 +3,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAll, spawnChild, TestTimeoutError, uniqueName, until } from '@shmkit/testkit';
-import { Segment } from '../src/index.js';
+import { processLiveness, Segment } from '../src/index.js';
 import { setTestPointHandler, testPoint, TEST_POINTS_ENABLED } from '../src/internal.js';
 import type { P } from './fixtures/point-steps.js';
 import type { P as MidP } from './fixtures/intermediate.js';
-import { processLiveness } from '../src/index.js';
 
 const steps = new URL('./fixtures/point-steps.ts', import.meta.url);
 afterEach(() => killAll());
@@ -65,15 +64,13 @@ describe('test points', () => {
     } finally { seg.unlink(); seg.close(); }
   });
 
-  it('a planned point that is never reached: atPoint rejects with a TestTimeoutError naming it', async () => {
-    const c = await spawnChild<P>(steps, { args: ['idle'], points: [{ name: 'nowhere', action: 'kill' }] });
+  it('a planned point that is never reached rejects killed with a TestTimeoutError naming it', async () => {
+    // The child's deadline also covers its start-up, which takes seconds on a loaded 2-vCPU machine.
+    const c = await spawnChild<P>(steps, { args: ['idle'], timeoutMs: 6000, points: [{ name: 'nowhere', action: 'kill' }] });
     await c.ready;
-    const err = await c.atPoint('nowhere', { timeoutMs: 300 }).then(() => undefined, (e: unknown) => e);
+    const err = await c.killed.then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(TestTimeoutError);
     expect((err as Error).message).toContain('nowhere');
-    await c.kill();
-    // killed, too, rejects: the child died without reaching its kill point.
-    await expect(c.killed).rejects.toThrow(/before reaching kill point nowhere#1/);
   });
 
   it.each(['idle', 'paused'])('a %s grandchild leaves by itself when its parent is SIGKILLed', async (mode) => {
@@ -97,5 +94,16 @@ describe('test points', () => {
     await expect(spawnChild(steps, { points: [{ name: 'x', hit: 0, action: 'kill' }] })).rejects.toThrow(TypeError);
     await expect(spawnChild(steps, { points: [{ name: '', action: 'kill' }] })).rejects.toThrow(TypeError);
     await expect(spawnChild(new URL('./fixtures/missing.ts', import.meta.url))).rejects.toThrow(/fixture not found/);
+  });
+
+  it('a planned point that is never reached: atPoint rejects with a TestTimeoutError naming it', async () => {
+    const c = await spawnChild<P>(steps, { args: ['idle'], points: [{ name: 'nowhere', action: 'kill' }] });
+    await c.ready;
+    const err = await c.atPoint('nowhere', { timeoutMs: 300 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TestTimeoutError);
+    expect((err as Error).message).toContain('nowhere');
+    await c.kill();
+    // killed, too, rejects: the child died without reaching its kill point.
+    await expect(c.killed).rejects.toThrow(/before reaching kill point nowhere#1/);
   });
 });
