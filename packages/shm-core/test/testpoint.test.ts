@@ -3,9 +3,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAll, spawnChild, TestTimeoutError, uniqueName, until } from '@shmkit/testkit';
-import { Segment } from '../src/index.js';
+import { processLiveness, Segment } from '../src/index.js';
 import { setTestPointHandler, testPoint, TEST_POINTS_ENABLED } from '../src/internal.js';
 import type { P } from './fixtures/point-steps.js';
+import type { P as MidP } from './fixtures/intermediate.js';
 
 const steps = new URL('./fixtures/point-steps.ts', import.meta.url);
 afterEach(() => killAll());
@@ -72,9 +73,37 @@ describe('test points', () => {
     expect((err as Error).message).toContain('nowhere');
   });
 
+  it.each(['idle', 'paused'])('a %s grandchild leaves by itself when its parent is SIGKILLed', async (mode) => {
+    const file = join(tmpdir(), `${uniqueName('gc')}.txt`);
+    let gcPid = 0;
+    try {
+      const mid = await spawnChild<MidP>(new URL('./fixtures/intermediate.ts', import.meta.url), { args: [mode, file] });
+      gcPid = (await mid.next('grandchild', { timeoutMs: 20_000 })).pid;
+      expect(processLiveness({ pid: gcPid })).toBe('alive');
+      await mid.kill('SIGKILL');
+      // idle: the IPC channel closes (exit 71); paused at a point: the resume fd reaches EOF (exit 72).
+      await until(() => processLiveness({ pid: gcPid }) === 'dead', 10_000, `grandchild ${gcPid} gone`);
+      if (mode === 'paused') expect(readFileSync(file, 'utf8')).toBe('first-half;');
+    } finally {
+      if (gcPid && processLiveness({ pid: gcPid }) === 'alive') process.kill(gcPid, 'SIGKILL');
+      rmSync(file, { force: true });
+    }
+  }, 40_000);
+
   it('bad plans are refused before spawning', async () => {
     await expect(spawnChild(steps, { points: [{ name: 'x', hit: 0, action: 'kill' }] })).rejects.toThrow(TypeError);
     await expect(spawnChild(steps, { points: [{ name: '', action: 'kill' }] })).rejects.toThrow(TypeError);
     await expect(spawnChild(new URL('./fixtures/missing.ts', import.meta.url))).rejects.toThrow(/fixture not found/);
+  });
+
+  it('a planned point that is never reached: atPoint rejects with a TestTimeoutError naming it', async () => {
+    const c = await spawnChild<P>(steps, { args: ['idle'], points: [{ name: 'nowhere', action: 'kill' }] });
+    await c.ready;
+    const err = await c.atPoint('nowhere', { timeoutMs: 300 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TestTimeoutError);
+    expect((err as Error).message).toContain('nowhere');
+    await c.kill();
+    // killed, too, rejects: the child died without reaching its kill point.
+    await expect(c.killed).rejects.toThrow(/before reaching kill point nowhere#1/);
   });
 });
