@@ -31,6 +31,18 @@ async function withPeer(mode: string, address: string, body: (conn: UnixSocket, 
   } finally { conn?.close(); server.close(); }
 }
 
+/** Resolves after a later libuv poll phase (one that would also report any other watched, ready fd),
+ *  observed through a watcher on a fresh socket pair. */
+async function laterPollPhase(): Promise<void> {
+  const [c, d] = UnixSocket.pair();
+  const w = watchFd(d.fd);
+  try {
+    const seen = new Promise<void>((resolve) => w.start({ readable: true }, () => { w.stop(); resolve(); }));
+    c.send(new Uint8Array([1]));
+    await seen;
+  } finally { w.close(); c.close(); d.close(); }
+}
+
 async function recvOne(s: UnixSocket, into: Uint8Array, maxFds?: number): Promise<RecvResult> {
   const signal = AbortSignal.timeout(20_000);
   for (;;) {
@@ -507,20 +519,36 @@ describe('fd utilities (§3.16)', () => {
       expect(fired).toBe(1);
       // b is still readable (not drained) but its watcher is stopped: another watcher's event, delivered by
       // a later poll phase that would have reported b too, arrives while b's count stays at 1.
-      const [c, d] = UnixSocket.pair();
-      const other = watchFd(d.fd);
-      try {
-        const seen = new Promise<void>((resolve) => other.start({ readable: true }, () => { other.stop(); resolve(); }));
-        c.send(new Uint8Array([1]));
-        await seen;
-        expect(fired).toBe(1);
-      } finally { other.close(); c.close(); d.close(); }
+      await laterPollPhase();
+      expect(fired).toBe(1);
       const writable = new Promise<boolean>((resolve) => w.start({ writable: true }, (ev) => { w.stop(); resolve(ev.writable); }));
       expect(await writable).toBe(true);
       expect(() => w.start({}, () => {})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
       w.close();
       expect(() => w.start({ readable: true }, () => {})).toThrow(expect.objectContaining({ code: 'ERR_CLOSED' }));
     } finally { w.close(); a.close(); b.close(); }
+  });
+
+  it('watchFd fires on a FIFO written by a signaller and stays quiet once stopped', async () => {
+    const name = uniqueName('fifowatch');
+    const fifo = WakeHandle.createFifo('shm-core', name, 'wake');
+    const signaller = WakeHandle.fifoSignaller('shm-core', name, 'wake');
+    const w = watchFd(fifo.fd);
+    try {
+      expect(fstatFd(fifo.fd).isFifo).toBe(true);
+      const fired = new Promise<boolean>((resolve) => w.start({ readable: true }, (ev) => { w.stop(); resolve(ev.readable); }));
+      expect(signaller.signal()).toBe(true);
+      expect(await fired).toBe(true);
+      let after = 0;
+      w.start({ readable: true }, () => { after++; });
+      w.stop();
+      expect(signaller.signal()).toBe(true); // still undrained and signalled again, but not watched
+      expect(pollFd(fifo.fd, 'read', 0)).toBe(true);
+      await laterPollPhase();
+      expect(after).toBe(0);
+      expect(fifo.drain()).toBe(2);
+    } finally { w.close(); signaller.close(); fifo.close(); }
+    expect(leftovers(name)).toEqual([]);
   });
 
   it('pollFd, dupFd and fstatFd', () => {
