@@ -15,3 +15,7 @@ export type { SegmentKind, FromFdOptions, FileCreateOptions, FileOpenOptions, In
 export { lockRangeFd } from './rangelock.js';
 export type { LockOp } from './rangelock.js';
 // --- core-segment ---
+// --- core-segment (layout) ---
+export { defineLayout } from './layout.js';
+export type { ScalarType, FieldSpec, Layout, LayoutField, IntField, BigField, F64Field, BytesField, FieldArray, Bound, BoundReadonly, ReadonlyIntField, ReadonlyBigField, ReadonlyMutex, ReadonlyDoorbell } from './layout.js';
+// --- core-segment (layout) ---

@@ -134,7 +134,15 @@ function checkPath(path: unknown): asserts path is string {
     throw new ShmkitError('ERR_INVALID_NAME', `invalid file path ${JSON.stringify(String(path))}`, { details: { name: String(path), reason: 'bad-char' } });
   }
 }
-const tempSuffix = () => `~${process.pid}-${randomBytes(4).toString('hex')}`;
+/** Creates the temporary object `<final>~<pid>-<hex8>` (another random part on EEXIST). */
+function openTemp(final: string, open: (tmp: string) => number, syscall: string): { tmp: string; fd: number } {
+  for (let i = 0; ; i++) {
+    const tmp = `${final}~${process.pid}-${randomBytes(4).toString('hex')}`;
+    const fd = open(tmp);
+    if (fd >= 0) return { tmp, fd };
+    if (fd !== -EEXIST || i === 7) throw syscallError(fd, syscall, final);
+  }
+}
 
 /** shm_unlink; false if the name was already gone (ENOENT). */
 function unlinkObject(obj: string): boolean {
@@ -306,13 +314,7 @@ export class Segment implements Disposable {
     const name = objectName(opts.package, opts.name, opts.part);
     const headerSize = validateCreate(opts);
     const n = native();
-    let tmp = '', fd = -1;
-    for (let i = 0; i < 8 && fd < 0; i++) {
-      tmp = `${name}${tempSuffix()}`;
-      fd = n.shmOpen(tmp, O_CREAT | O_EXCL, 0o600);
-      if (fd < 0 && fd !== -EEXIST) throw syscallError(fd, 'shm_open', name);
-    }
-    if (fd < 0) throw syscallError(fd, 'shm_open', name);
+    const { tmp, fd } = openTemp(name, (t) => n.shmOpen(t, O_CREAT | O_EXCL, 0o600), 'shm_open');
     let seg: Segment | undefined;
     try {
       seg = Segment.#build(fd, { kind: 'shm', objectName: name, path: SHM_DIR + name, label: name }, opts, headerSize);
@@ -449,13 +451,7 @@ export class Segment implements Disposable {
     checkPath(path);
     const headerSize = validateCreate(opts);
     const n = native();
-    let tmp = '', fd = -1;
-    for (let i = 0; i < 8 && fd < 0; i++) {
-      tmp = `${path}${tempSuffix()}`;
-      fd = n.fileOpen(tmp, O_CREAT | O_EXCL, 0o600);
-      if (fd < 0 && fd !== -EEXIST) throw syscallError(fd, 'open', path);
-    }
-    if (fd < 0) throw syscallError(fd, 'open', path);
+    const { tmp, fd } = openTemp(path, (t) => n.fileOpen(t, O_CREAT | O_EXCL, 0o600), 'open');
     let seg: Segment | undefined;
     try {
       seg = Segment.#build(fd, { kind: 'file', objectName: undefined, path, label: path }, opts, headerSize);
