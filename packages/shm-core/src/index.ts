@@ -19,3 +19,7 @@ export type { LockOp } from './rangelock.js';
 export { defineLayout } from './layout.js';
 export type { ScalarType, FieldSpec, Layout, LayoutField, IntField, BigField, F64Field, BytesField, FieldArray, Bound, BoundReadonly, ReadonlyIntField, ReadonlyBigField, ReadonlyMutex, ReadonlyDoorbell } from './layout.js';
 // --- core-segment (layout) ---
+// --- core-segment (introspect) ---
+export { listSegments, readHeader } from './introspect.js';
+export type { ObjectKind, ObjectInfo, ListOptions, Introspector, InstanceRef, InspectResult, CounterSnapshot, CounterReader, InstanceLiveness } from './introspect.js';
+// --- core-segment (introspect) ---
