@@ -10,7 +10,7 @@ export { futexWait, futexWake, ffiNoop, currentCpu } from './futex.js';
 export { WakeHandle, Doorbell, DoorbellState, DOORBELL_SIZE } from './wake.js';
 export type { WakeKind, WaitOptions } from './wake.js';
 // --- core-segment ---
-export { HEADER_SIZE, COMMON_HEADER_SIZE, INIT_READY, INIT_DESTROYED, decodeHeader, segmentAddress } from './segment.js';
+export { HEADER_SIZE, COMMON_HEADER_SIZE, INIT_READY, INIT_DESTROYED } from './segment.js';
 export type { SegmentKind, FromFdOptions, FileCreateOptions, FileOpenOptions, InPlaceTarget, InPlaceOptions } from './segment.js';
 export { lockRangeFd } from './rangelock.js';
 export type { LockOp } from './rangelock.js';

@@ -179,6 +179,10 @@ const bufferLeaks = new FinalizationRegistry<{ addr: number; size: number; slot:
   n.munmap(held.addr, held.size);
 });
 
+let detachDisabled = false;
+/** Test switch (§8 test 17): behave as if the N-API detach were unavailable, so close() tombstones. */
+export function forceTombstoneForTests(on: boolean): void { detachDisabled = on; }
+
 /** A mapped shared-memory object (POSIX shm, memfd or file), normally with shmkit's common header. */
 export class Segment implements Disposable {
   readonly kind: SegmentKind;
@@ -207,7 +211,7 @@ export class Segment implements Disposable {
   #dataOffset = 0;
   #extra = new Set<ArrayBuffer>();
   #token = {};
-  /** RobustMutexes of this segment held by this thread (maintained by RobustMutex). */
+  /** @internal RobustMutexes of this segment held by this thread (maintained by RobustMutex; close() refuses while > 0). */
   heldMutexes = 0;
 
   private constructor(s: SegmentInit) {
@@ -215,6 +219,16 @@ export class Segment implements Disposable {
     this.#fd = s.fd; this.#addr = s.addr; this.size = s.size; this.created = s.created; this.readonly = s.readonly;
     this.#headed = s.headed; this.#ino = s.ino; this.#fileOffset = s.fileOffset;
     const n = native();
+    this.#poison = guardTable();
+    let slot = 0;
+    if (this.#poison) {
+      slot = n.guardAdd(s.addr, s.size);
+      if (slot < 0) {
+        n.munmap(s.addr, s.size); // the caller still owns and closes the fd
+        throw new ShmkitError('ERR_LIMIT', `${s.label}: SIGBUS guard table full (1023 live mappings)`, { errno: -slot, syscall: 'shk_guard_add', details: { what: 'guard slots' } });
+      }
+    }
+    this.#slot = slot;
     const buf = n.view(s.addr, s.size);
     this.#buffer = buf;
     this.bytes = new Uint8Array(buf);
@@ -223,14 +237,6 @@ export class Segment implements Disposable {
     this.i64 = new BigInt64Array(buf, 0, Math.floor(s.size / 8));
     this.u64 = new BigUint64Array(buf, 0, Math.floor(s.size / 8));
     this.view = new DataView(buf);
-    this.#poison = guardTable();
-    let slot = 0;
-    if (this.#poison) {
-      const r = n.guardAdd(s.addr, s.size);
-      // A full table (1024 live segments) leaves this one unguarded rather than failing.
-      slot = r > 0 ? r : 0;
-    }
-    this.#slot = slot;
     segmentLeaks.register(this, { fd: s.fd, label: s.label }, this.#token);
     bufferLeaks.register(buf, { addr: s.addr, size: s.size, slot }, this.#token);
   }
@@ -640,9 +646,12 @@ export class Segment implements Disposable {
     const n = native();
     const buf = this.#buffer;
     let detached = true;
-    for (const v of this.#extra) if (!n.detach(v)) detached = false;
+    if (detachDisabled) detached = false;
+    else {
+      for (const v of this.#extra) if (!n.detach(v)) detached = false;
+      if (!n.detach(buf)) detached = false;
+    }
     this.#extra.clear();
-    if (!n.detach(buf)) detached = false;
     segmentLeaks.unregister(this.#token);
     bufferLeaks.unregister(this.#token);
     if (detached) {
