@@ -17,6 +17,7 @@ export type { LockOp } from './rangelock.js';
 // --- core-segment ---
 // --- core-segment (layout) ---
 export { defineLayout } from './layout.js';
+export { COMMON_HEADER } from './header.js';
 export type { ScalarType, FieldSpec, Layout, LayoutField, IntField, BigField, F64Field, BytesField, FieldArray, Bound, BoundReadonly, ReadonlyIntField, ReadonlyBigField, ReadonlyMutex, ReadonlyDoorbell } from './layout.js';
 // --- core-segment (layout) ---
 // --- core-segment (introspect) ---

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '@shmkit/testkit';
-import { defineLayout, Doorbell, isShmkitError, RobustMutex, Segment, type IntField, type BigField } from '../src/index.js';
+import { COMMON_HEADER, defineLayout, Doorbell, isShmkitError, RobustMutex, Segment, type IntField, type BigField } from '../src/index.js';
 
 let seg: Segment;
 beforeAll(() => { seg = Segment.create({ package: 'testkit', name: uniqueName('layout'), layoutMajor: 1, size: 8192 }); });
@@ -169,6 +169,25 @@ describe('defineLayout', () => {
     expect(ro.lock.ownerTid()).toBe(0);
     // @ts-expect-error read-only accessors have no store
     expect(ro.head.store).toBeDefined();
+  });
+
+  it('COMMON_HEADER documents itself as the §4.1 table and decodes a live header', () => {
+    const rows = COMMON_HEADER.describe().split('\n').slice(2);
+    expect(rows).toEqual([
+      '| 0 | 4 | u8[4] | `magic` | `53 48 4D 4B` ("SHMK"); as a LE u32: `0x4B4D4853` |',
+      '| 4 | 2 | u16 | `packageId` | §3.4 table |',
+      '| 6 | 2 | u16 | `kind` | object kind, defined by the package (0 if it has one kind) |',
+      '| 8 | 2 | u16 | `layoutMajor` | incompatible layout changes bump it; openers require equality |',
+      '| 10 | 2 | u16 | `layoutMinor` | compatible additions (in reserved space); openers require ≥ their minimum |',
+      '| 12 | 4 | i32 | `initialized` | 0 while building; `0x54494E49` ("INIT") ready, stored last; `0x44414544` ("DEAD") after `unlink()` |',
+      '| 16 | 8 | u64 | `totalSize` | object size in bytes (= `fstat` size) |',
+      '| 24 | 4 | u32 | `creatorPid` | pid of the creating process (in its pid namespace) |',
+      "| 28 | 4 | u32 | `headerSize` | offset of the package's data; multiple of 8, 64 ≤ headerSize ≤ totalSize |",
+      "| 32 | 8 | u64 | `creatorStartTime` | creator's start time, clock ticks after boot (field 22 of `/proc/<pid>/stat`) |",
+    ]);
+    expect(COMMON_HEADER.size).toBe(64);
+    const h = COMMON_HEADER.decode(seg, 0);
+    expect(h).toMatchObject({ magic: [0x53, 0x48, 0x4d, 0x4b], packageId: 100, initialized: 0x54494e49, totalSize: 8192n, creatorPid: process.pid, headerSize: 64 });
   });
 
   it('bind checks base alignment and the segment bounds (§7)', () => {

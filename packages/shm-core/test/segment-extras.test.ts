@@ -127,6 +127,8 @@ describe('Segment create/open details', () => {
     expect(() => new Uint8Array(seg.buffer)).toThrow(TypeError);
     expect(() => Atomics.load(extraI32, 0)).toThrow(TypeError);
     expect(sub.length).toBe(0);
+    expect(() => Atomics.load(sub, 0)).toThrow(TypeError);
+    expect(() => sub.set([1])).toThrow(TypeError);
     expect(seg.bytes[0]).toBeUndefined();
     expect(code(() => seg.assertUsable())).toBe('ERR_CLOSED');
     expect(code(() => seg.flush())).toBe('ERR_CLOSED');
