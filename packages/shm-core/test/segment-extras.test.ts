@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll, leftovers, spawnFixture, uniqueName } from '@shmkit/testkit';
 import { forceTombstoneForTests } from '../src/segment.js';
-import { isShmkitError, lockRangeFd, RobustMutex, Segment, SHM_DIR, ShmkitError } from '../src/index.js';
+import { isShmkitError, lockRangeFd, RobustMutex, Segment, SHM_DIR, ShmkitError, WakeHandle } from '../src/index.js';
 import { createInterface } from 'node:readline';
 
 const peer = fileURLToPath(new URL('./fixtures/seg-peer.ts', import.meta.url));
@@ -346,8 +346,10 @@ describe('memfd and fromFd (§5.6)', () => {
       const ok = Segment.fromFd(unsealed.fd, { ...T, takeOwnership: false, requireSeals: false });
       ok.close();
     } finally { unsealed.close(); }
-    const fd = openSync('/dev/null', 'r');
-    try { expect(code(() => Segment.fromFd(fd, { ...T, takeOwnership: false }))).toBe('ERR_INVALID_ARGUMENT'); } finally { closeSync(fd); }
+    const pipe = WakeHandle.createFifo('testkit', uniqueName('pipe'), 'wake'); // a FIFO fd is a pipe
+    try { expect(code(() => Segment.fromFd(pipe.fd, { ...T, takeOwnership: false }))).toBe('ERR_INVALID_ARGUMENT'); } finally { pipe.close(); }
+    const dev = openSync('/dev/null', 'r');
+    try { expect(code(() => Segment.fromFd(dev, { ...T, takeOwnership: false }))).toBe('ERR_INVALID_ARGUMENT'); } finally { closeSync(dev); }
     const e = err(() => Segment.fromFd(-1, T));
     expect([e.code, e.errnoName]).toEqual(['ERR_SYSCALL', 'EBADF']);
   });
