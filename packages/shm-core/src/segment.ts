@@ -173,8 +173,10 @@ const segmentLeaks = new FinalizationRegistry<{ fd: number; label: string }>((he
   process.emitWarning(`shmkit segment ${held.label} was not closed`, { code: 'SHMKIT_LEAK' });
   native().close(held.fd);
 });
-const bufferLeaks = new FinalizationRegistry<{ addr: number; size: number; slot: number }>((held) => {
+const bufferLeaks = new FinalizationRegistry<{ addr: number; size: number; slot: number; extras: ReadonlySet<ArrayBuffer> }>((held) => {
   const n = native();
+  // Attached extraViews may outlive the collected main buffer: detach them before the memory goes away.
+  for (const v of held.extras) n.detach(v);
   if (held.slot > 0) n.guardRemove(held.slot);
   n.munmap(held.addr, held.size);
 });
@@ -209,6 +211,7 @@ export class Segment implements Disposable {
   #poison: Uint32Array | null;
   #closed = false;
   #dataOffset = 0;
+  /** Attached extraViews (also held by the leak net, which detaches them if the segment is never closed). */
   #extra = new Set<ArrayBuffer>();
   #token = {};
   /** @internal RobustMutexes of this segment held by this thread (maintained by RobustMutex; close() refuses while > 0). */
@@ -238,7 +241,7 @@ export class Segment implements Disposable {
     this.u64 = new BigUint64Array(buf, 0, Math.floor(s.size / 8));
     this.view = new DataView(buf);
     segmentLeaks.register(this, { fd: s.fd, label: s.label }, this.#token);
-    bufferLeaks.register(buf, { addr: s.addr, size: s.size, slot }, this.#token);
+    bufferLeaks.register(buf, { addr: s.addr, size: s.size, slot, extras: this.#extra }, this.#token);
   }
 
   /** mmap of `fd` at `off`; on failure closes nothing. */
@@ -661,7 +664,7 @@ export class Segment implements Disposable {
       // A view may still reach the range: make it inert zero pages, unmapped once the buffer is collected.
       n.tombstone(this.#addr, this.size);
       if (this.#slot > 0) n.guardRemove(this.#slot);
-      bufferLeaks.register(buf, { addr: this.#addr, size: this.size, slot: 0 });
+      bufferLeaks.register(buf, { addr: this.#addr, size: this.size, slot: 0, extras: new Set() });
     }
     n.close(this.#fd);
   }
