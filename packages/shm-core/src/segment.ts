@@ -283,7 +283,8 @@ export class Segment implements Disposable {
       if (opts.mode !== undefined && opts.mode !== 0o600) { r = n.fchmod(fd, opts.mode); if (r < 0) throw syscallError(r, 'fchmod', meta.label); }
       return seg;
     } catch (e) {
-      if (seg) seg.close(); else n.close(fd);
+      // A half-built object is discarded even if init() left one of its mutexes locked.
+      if (seg) { seg.heldMutexes = 0; seg.close(); } else n.close(fd);
       throw e;
     }
   }

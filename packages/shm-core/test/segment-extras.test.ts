@@ -135,6 +135,14 @@ describe('Segment create/open details', () => {
     seg.close();
   });
 
+  it('a throwing init() leaves nothing behind, not even with one of its mutexes locked', () => {
+    const name = uniqueName('initfail');
+    const boom = new ShmkitError('ERR_CORRUPT', 'init failed');
+    expect(err(() => Segment.create({ ...T, name, size: 4096, init: (s) => { RobustMutex.init(s, 64).lock(); throw boom; } }))).toBe(boom);
+    expect(leftovers(name)).toEqual([]);
+    expect(code(() => Segment.open({ ...T, name }))).toBe('ERR_NOT_FOUND');
+  });
+
   it('extraView/detachView, punchHole, isStale and unlink only of our own inode (§5.9)', () => {
     const name = uniqueName('stale');
     const seg = Segment.create({ ...T, name, size: 3 * 4096 });
