@@ -58,7 +58,7 @@ SHK_API int64_t shk_munmap(int64_t addr, int64_t len) {
   return munmap((void *)(uintptr_t)addr, (size_t)len) < 0 ? SHK_ERR(errno) : 0;
 }
 SHK_API int64_t shk_tombstone(int64_t addr, int64_t len) {
-  void *a = mmap((void *)(uintptr_t)addr, (size_t)len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  void *a = mmap((void *)(uintptr_t)addr, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   return a == MAP_FAILED ? SHK_ERR(errno) : 0;
 }
 SHK_API int64_t shk_msync(int64_t addr, int64_t len, int32_t flags) {

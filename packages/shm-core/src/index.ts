@@ -17,8 +17,17 @@ export { processLiveness, parseProcStat, processInfo, selfIdentity, watchProcess
 export type { Liveness, ProcessIdentity } from './liveness.js';
 export { NodeLock, flockFd } from './nodelock.js';
 // --- core-segment ---
-export { HEADER_SIZE, COMMON_HEADER_SIZE, INIT_READY, INIT_DESTROYED, decodeHeader, segmentAddress } from './segment.js';
+export { HEADER_SIZE, COMMON_HEADER_SIZE, INIT_READY, INIT_DESTROYED } from './segment.js';
 export type { SegmentKind, FromFdOptions, FileCreateOptions, FileOpenOptions, InPlaceTarget, InPlaceOptions } from './segment.js';
 export { lockRangeFd } from './rangelock.js';
 export type { LockOp } from './rangelock.js';
 // --- core-segment ---
+// --- core-segment (layout) ---
+export { defineLayout } from './layout.js';
+export { COMMON_HEADER } from './header.js';
+export type { ScalarType, FieldSpec, Layout, LayoutField, IntField, BigField, F64Field, BytesField, FieldArray, Bound, BoundReadonly, ReadonlyIntField, ReadonlyBigField, ReadonlyMutex, ReadonlyDoorbell } from './layout.js';
+// --- core-segment (layout) ---
+// --- core-segment (introspect) ---
+export { listSegments, readHeader } from './introspect.js';
+export type { ObjectKind, ObjectInfo, ListOptions, Introspector, InstanceRef, InspectResult, CounterSnapshot, CounterReader, InstanceLiveness } from './introspect.js';
+// --- core-segment (introspect) ---

@@ -134,7 +134,15 @@ function checkPath(path: unknown): asserts path is string {
     throw new ShmkitError('ERR_INVALID_NAME', `invalid file path ${JSON.stringify(String(path))}`, { details: { name: String(path), reason: 'bad-char' } });
   }
 }
-const tempSuffix = () => `~${process.pid}-${randomBytes(4).toString('hex')}`;
+/** Creates the temporary object `<final>~<pid>-<hex8>` (another random part on EEXIST). */
+function openTemp(final: string, open: (tmp: string) => number, syscall: string): { tmp: string; fd: number } {
+  for (let i = 0; ; i++) {
+    const tmp = `${final}~${process.pid}-${randomBytes(4).toString('hex')}`;
+    const fd = open(tmp);
+    if (fd >= 0) return { tmp, fd };
+    if (fd !== -EEXIST || i === 7) throw syscallError(fd, syscall, final);
+  }
+}
 
 /** shm_unlink; false if the name was already gone (ENOENT). */
 function unlinkObject(obj: string): boolean {
@@ -165,11 +173,17 @@ const segmentLeaks = new FinalizationRegistry<{ fd: number; label: string }>((he
   process.emitWarning(`shmkit segment ${held.label} was not closed`, { code: 'SHMKIT_LEAK' });
   native().close(held.fd);
 });
-const bufferLeaks = new FinalizationRegistry<{ addr: number; size: number; slot: number }>((held) => {
+const bufferLeaks = new FinalizationRegistry<{ addr: number; size: number; slot: number; extras: ReadonlySet<ArrayBuffer> }>((held) => {
   const n = native();
+  // Attached extraViews may outlive the collected main buffer: detach them before the memory goes away.
+  for (const v of held.extras) n.detach(v);
   if (held.slot > 0) n.guardRemove(held.slot);
   n.munmap(held.addr, held.size);
 });
+
+let detachDisabled = false;
+/** Test switch (§8 test 17): behave as if the N-API detach were unavailable, so close() tombstones. */
+export function forceTombstoneForTests(on: boolean): void { detachDisabled = on; }
 
 /** A mapped shared-memory object (POSIX shm, memfd or file), normally with shmkit's common header. */
 export class Segment implements Disposable {
@@ -197,9 +211,10 @@ export class Segment implements Disposable {
   #poison: Uint32Array | null;
   #closed = false;
   #dataOffset = 0;
+  /** Attached extraViews (also held by the leak net, which detaches them if the segment is never closed). */
   #extra = new Set<ArrayBuffer>();
   #token = {};
-  /** RobustMutexes of this segment held by this thread (maintained by RobustMutex). */
+  /** @internal RobustMutexes of this segment held by this thread (maintained by RobustMutex; close() refuses while > 0). */
   heldMutexes = 0;
 
   private constructor(s: SegmentInit) {
@@ -207,6 +222,16 @@ export class Segment implements Disposable {
     this.#fd = s.fd; this.#addr = s.addr; this.size = s.size; this.created = s.created; this.readonly = s.readonly;
     this.#headed = s.headed; this.#ino = s.ino; this.#fileOffset = s.fileOffset;
     const n = native();
+    this.#poison = guardTable();
+    let slot = 0;
+    if (this.#poison) {
+      slot = n.guardAdd(s.addr, s.size);
+      if (slot < 0) {
+        n.munmap(s.addr, s.size); // the caller still owns and closes the fd
+        throw new ShmkitError('ERR_LIMIT', `${s.label}: SIGBUS guard table full (1023 live mappings)`, { errno: -slot, syscall: 'shk_guard_add', details: { what: 'guard slots' } });
+      }
+    }
+    this.#slot = slot;
     const buf = n.view(s.addr, s.size);
     this.#buffer = buf;
     this.bytes = new Uint8Array(buf);
@@ -215,16 +240,8 @@ export class Segment implements Disposable {
     this.i64 = new BigInt64Array(buf, 0, Math.floor(s.size / 8));
     this.u64 = new BigUint64Array(buf, 0, Math.floor(s.size / 8));
     this.view = new DataView(buf);
-    this.#poison = guardTable();
-    let slot = 0;
-    if (this.#poison) {
-      const r = n.guardAdd(s.addr, s.size);
-      // A full table (1024 live segments) leaves this one unguarded rather than failing.
-      slot = r > 0 ? r : 0;
-    }
-    this.#slot = slot;
     segmentLeaks.register(this, { fd: s.fd, label: s.label }, this.#token);
-    bufferLeaks.register(buf, { addr: s.addr, size: s.size, slot }, this.#token);
+    bufferLeaks.register(buf, { addr: s.addr, size: s.size, slot, extras: this.#extra }, this.#token);
   }
 
   /** mmap of `fd` at `off`; on failure closes nothing. */
@@ -266,7 +283,8 @@ export class Segment implements Disposable {
       if (opts.mode !== undefined && opts.mode !== 0o600) { r = n.fchmod(fd, opts.mode); if (r < 0) throw syscallError(r, 'fchmod', meta.label); }
       return seg;
     } catch (e) {
-      if (seg) seg.close(); else n.close(fd);
+      // A half-built object is discarded even if init() left one of its mutexes locked.
+      if (seg) { seg.heldMutexes = 0; seg.close(); } else n.close(fd);
       throw e;
     }
   }
@@ -306,13 +324,7 @@ export class Segment implements Disposable {
     const name = objectName(opts.package, opts.name, opts.part);
     const headerSize = validateCreate(opts);
     const n = native();
-    let tmp = '', fd = -1;
-    for (let i = 0; i < 8 && fd < 0; i++) {
-      tmp = `${name}${tempSuffix()}`;
-      fd = n.shmOpen(tmp, O_CREAT | O_EXCL, 0o600);
-      if (fd < 0 && fd !== -EEXIST) throw syscallError(fd, 'shm_open', name);
-    }
-    if (fd < 0) throw syscallError(fd, 'shm_open', name);
+    const { tmp, fd } = openTemp(name, (t) => n.shmOpen(t, O_CREAT | O_EXCL, 0o600), 'shm_open');
     let seg: Segment | undefined;
     try {
       seg = Segment.#build(fd, { kind: 'shm', objectName: name, path: SHM_DIR + name, label: name }, opts, headerSize);
@@ -449,13 +461,7 @@ export class Segment implements Disposable {
     checkPath(path);
     const headerSize = validateCreate(opts);
     const n = native();
-    let tmp = '', fd = -1;
-    for (let i = 0; i < 8 && fd < 0; i++) {
-      tmp = `${path}${tempSuffix()}`;
-      fd = n.fileOpen(tmp, O_CREAT | O_EXCL, 0o600);
-      if (fd < 0 && fd !== -EEXIST) throw syscallError(fd, 'open', path);
-    }
-    if (fd < 0) throw syscallError(fd, 'open', path);
+    const { tmp, fd } = openTemp(path, (t) => n.fileOpen(t, O_CREAT | O_EXCL, 0o600), 'open');
     let seg: Segment | undefined;
     try {
       seg = Segment.#build(fd, { kind: 'file', objectName: undefined, path, label: path }, opts, headerSize);
@@ -644,9 +650,12 @@ export class Segment implements Disposable {
     const n = native();
     const buf = this.#buffer;
     let detached = true;
-    for (const v of this.#extra) if (!n.detach(v)) detached = false;
+    if (detachDisabled) detached = false;
+    else {
+      for (const v of this.#extra) if (!n.detach(v)) detached = false;
+      if (!n.detach(buf)) detached = false;
+    }
     this.#extra.clear();
-    if (!n.detach(buf)) detached = false;
     segmentLeaks.unregister(this.#token);
     bufferLeaks.unregister(this.#token);
     if (detached) {
@@ -656,7 +665,7 @@ export class Segment implements Disposable {
       // A view may still reach the range: make it inert zero pages, unmapped once the buffer is collected.
       n.tombstone(this.#addr, this.size);
       if (this.#slot > 0) n.guardRemove(this.#slot);
-      bufferLeaks.register(buf, { addr: this.#addr, size: this.size, slot: 0 });
+      bufferLeaks.register(buf, { addr: this.#addr, size: this.size, slot: 0, extras: new Set() });
     }
     n.close(this.#fd);
   }

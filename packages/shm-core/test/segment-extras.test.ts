@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll, leftovers, spawnFixture, uniqueName } from '@shmkit/testkit';
-import { isShmkitError, lockRangeFd, RobustMutex, Segment, SHM_DIR, ShmkitError } from '../src/index.js';
+import { forceTombstoneForTests } from '../src/segment.js';
+import { isShmkitError, lockRangeFd, RobustMutex, Segment, SHM_DIR, ShmkitError, WakeHandle } from '../src/index.js';
 import { createInterface } from 'node:readline';
 
 const peer = fileURLToPath(new URL('./fixtures/seg-peer.ts', import.meta.url));
@@ -126,10 +127,20 @@ describe('Segment create/open details', () => {
     expect(() => new Uint8Array(seg.buffer)).toThrow(TypeError);
     expect(() => Atomics.load(extraI32, 0)).toThrow(TypeError);
     expect(sub.length).toBe(0);
+    expect(() => Atomics.load(sub, 0)).toThrow(TypeError);
+    expect(() => sub.set([1])).toThrow(TypeError);
     expect(seg.bytes[0]).toBeUndefined();
     expect(code(() => seg.assertUsable())).toBe('ERR_CLOSED');
     expect(code(() => seg.flush())).toBe('ERR_CLOSED');
     seg.close();
+  });
+
+  it('a throwing init() leaves nothing behind, not even with one of its mutexes locked', () => {
+    const name = uniqueName('initfail');
+    const boom = new ShmkitError('ERR_CORRUPT', 'init failed');
+    expect(err(() => Segment.create({ ...T, name, size: 4096, init: (s) => { RobustMutex.init(s, 64).lock(); throw boom; } }))).toBe(boom);
+    expect(leftovers(name)).toEqual([]);
+    expect(code(() => Segment.open({ ...T, name }))).toBe('ERR_NOT_FOUND');
   });
 
   it('extraView/detachView, punchHole, isStale and unlink only of our own inode (§5.9)', () => {
@@ -173,6 +184,62 @@ describe('Segment create/open details', () => {
       expect(seg.unlink()).toBe(true);
       expect(late.header!.state).toBe('destroyed');
     } finally { late.close(); seg.close(); }
+  });
+});
+
+describe('header bytes and fallbacks', () => {
+  it('the common header sits at the §4.1 offsets (read with node:fs); the package area keeps what init wrote', () => {
+    const name = uniqueName('hdr');
+    const seg = Segment.create({ ...T, name, size: 4096, kind: 7, layoutMajor: 3, layoutMinor: 2, headerSize: 128,
+      init: (s) => { s.bytes.set([0xa1, 0xa2], 40); s.bytes[63] = 0xa3; } });
+    try {
+      const b = readFileSync(seg.path!);
+      expect(b.subarray(0, 4).toString('latin1')).toBe('SHMK');
+      expect([b.readUInt16LE(4), b.readUInt16LE(6), b.readUInt16LE(8), b.readUInt16LE(10)]).toEqual([100, 7, 3, 2]);
+      expect(b.readUInt32LE(12)).toBe(0x54494e49);
+      expect(b.readBigUInt64LE(16)).toBe(4096n);
+      expect(b.readUInt32LE(24)).toBe(process.pid);
+      expect(b.readUInt32LE(28)).toBe(128);
+      const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+      expect(b.readBigUInt64LE(32)).toBe(BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!));
+      expect([b[40], b[41], b[62], b[63]]).toEqual([0xa1, 0xa2, 0, 0xa3]);
+      expect(Array.from(seg.header!.packageBytes.subarray(0, 2))).toEqual([0xa1, 0xa2]);
+    } finally { seg.unlink(); seg.close(); }
+  });
+
+  it('header: false objects are mapped whole, data at offset 0, no header checks', () => {
+    const name = uniqueName('nohdr');
+    const seg = Segment.create({ package: 'testkit', layoutMajor: 0, header: false, name, size: 16 });
+    try {
+      expect(seg.header).toBeUndefined();
+      expect(seg.dataOffset).toBe(0);
+      expect(readFileSync(seg.path!).length).toBe(16);
+      const other = Segment.open({ package: 'testkit', layoutMajor: 0, header: false, name });
+      expect(other.size).toBe(16);
+      other.close();
+      expect(code(() => Segment.open({ package: 'testkit', layoutMajor: 0, header: false, name, size: 8 }))).toBe('ERR_LAYOUT_MISMATCH');
+      expect(code(() => Segment.open({ ...T, name }))).toBe('ERR_SEGMENT_TRUNCATED');
+    } finally { seg.unlink(); seg.close(); }
+  });
+
+  it('tombstone fallback when detaching is unavailable: after close reads give 0, writes go nowhere, nothing faults', () => {
+    const seg = Segment.createMemfd({ ...T, name: uniqueName('tomb'), size: 8192 });
+    seg.bytes.fill(5);
+    forceTombstoneForTests(true);
+    try { seg.close(); } finally { forceTombstoneForTests(false); }
+    expect(seg.closed).toBe(true);
+    expect(seg.bytes[100]).toBe(0);
+    Atomics.store(seg.i32, 10, 77);
+    expect(Atomics.load(seg.i32, 0)).toBe(0);
+    expect(code(() => seg.assertUsable())).toBe('ERR_CLOSED');
+  });
+
+  it('with gc(): closed views stay inert; a Segment dropped without close() warns SHMKIT_LEAK', async () => {
+    const child = spawnFixture(fileURLToPath(new URL('./fixtures/gc-peer.ts', import.meta.url)));
+    expect(await child.waitLine((l) => l.startsWith('closed views'))).toBe('closed views: 3 TypeErrors, bytes[0]=undefined');
+    expect(await child.waitLine((l) => l.startsWith('leak') || l.startsWith('no leak warning'))).toMatch(/^leak shmkit segment memfd:shmkit\.testkit\.gc-leaked was not closed$/);
+    expect(await child.waitLine((l) => l.startsWith('extra view'))).toBe('extra view detached: true');
+    expect(await child.exited).toBe(0);
   });
 });
 
@@ -288,8 +355,10 @@ describe('memfd and fromFd (§5.6)', () => {
       const ok = Segment.fromFd(unsealed.fd, { ...T, takeOwnership: false, requireSeals: false });
       ok.close();
     } finally { unsealed.close(); }
-    const fd = openSync('/dev/null', 'r');
-    try { expect(code(() => Segment.fromFd(fd, { ...T, takeOwnership: false }))).toBe('ERR_INVALID_ARGUMENT'); } finally { closeSync(fd); }
+    const pipe = WakeHandle.createFifo('testkit', uniqueName('pipe'), 'wake'); // a FIFO fd is a pipe
+    try { expect(code(() => Segment.fromFd(pipe.fd, { ...T, takeOwnership: false }))).toBe('ERR_INVALID_ARGUMENT'); } finally { pipe.close(); }
+    const dev = openSync('/dev/null', 'r');
+    try { expect(code(() => Segment.fromFd(dev, { ...T, takeOwnership: false }))).toBe('ERR_INVALID_ARGUMENT'); } finally { closeSync(dev); }
     const e = err(() => Segment.fromFd(-1, T));
     expect([e.code, e.errnoName]).toEqual(['ERR_SYSCALL', 'EBADF']);
   });

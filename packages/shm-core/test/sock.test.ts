@@ -264,7 +264,7 @@ describe('bad input (§7)', () => {
   it('fromFd of something that is not a socket, and of a closed fd', () => {
     const name = uniqueName('notsock');
     const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096 });
-    const fd = openSync(objectPath(seg.objectName), 'r');
+    const fd = openSync(objectPath(seg.objectName!), 'r');
     try {
       expect(() => UnixSocket.fromFd(fd)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
       expect(() => UnixSocket.fromFd(-1)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
@@ -352,7 +352,7 @@ describe('fd passing across processes (§8 item 32)', () => {
       const name = uniqueName(`fdpass-${kind}`);
       const address = kind === 'path' ? pathAddress('fdpass') : abstractAddress('fdpass');
       const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 8192 });
-      const shmFd = openSync(objectPath(seg.objectName), 'r+');
+      const shmFd = openSync(objectPath(seg.objectName!), 'r+');
       const wake = WakeHandle.eventfd();
       // The name is gone before the child touches the object: it can only reach it through the passed fd.
       seg.unlink();
