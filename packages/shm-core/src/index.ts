@@ -9,3 +9,7 @@ export type { LockResult } from './mutex.js';
 export { futexWait, futexWake, ffiNoop, currentCpu } from './futex.js';
 export { WakeHandle, Doorbell, DoorbellState, DOORBELL_SIZE } from './wake.js';
 export type { WakeKind, WaitOptions } from './wake.js';
+export { Waiter, DoorbellGroup } from './waiter.js';
+export type { WaitMode, WaiterOptions, WaitConfig, WaiterStats } from './waiter.js';
+export type { WakeWatcher } from './wake.js';
+export type { FutexWaitResult } from './futex.js';

@@ -45,6 +45,10 @@ export interface NativeApi {
   view(addr: number, len: number): ArrayBuffer;
   /** Detaches an ArrayBuffer so later access throws; false if unavailable. */
   detach(buf: ArrayBuffer): boolean;
+  // --- core-wait ---
+  dup(fd: number): number;
+  poll1(fd: number, events: number, timeoutMs: number): number;
+  // --- core-wait ---
 }
 
 const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
@@ -82,6 +86,10 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, stri
   fifoOpen: 'int64_t shk_fifo_open(const char *path, int32_t as_reader)',
   signalFd: 'int64_t shk_signal_fd(int32_t fd, int32_t kind)',
   drainFd: 'int64_t shk_drain_fd(int32_t fd, int32_t kind)',
+  // --- core-wait ---
+  dup: 'int64_t shk_dup(int32_t fd)',
+  poll1: 'int64_t shk_poll1(int32_t fd, int32_t events, int32_t timeout_ms)',
+  // --- core-wait ---
 };
 
 let api: NativeApi | undefined;
