@@ -138,11 +138,15 @@ export class WakeHandle implements Disposable {
   /** Non-blocking; the number of wake-ups consumed (pending signals are consumed together). */
   drain(): number {
     if (this.#closed || this.#fd < 0) return 0;
+    return this.#drainBuffered() + Math.max(0, native().drainFd(this.#fd, KIND[this.kind]));
+  }
+  /** What the watcher already read (latched wake-ups, the socket's buffer): no FFI call. */
+  #drainBuffered(): number {
     let got = this.#latched;
     this.#latched = 0;
     const sock = this.#sock;
     if (sock) for (let c = sock.read() as Buffer | null; c !== null; c = sock.read() as Buffer | null) got += c.length;
-    return got + Math.max(0, native().drainFd(this.#fd, KIND[this.kind]));
+    return got;
   }
   /** Resolves true when woken (pending wake-ups drained), false on timeout; rejects ERR_ABORTED / ERR_CLOSED;
    *  ERR_BUSY if a wait is already pending. */
@@ -152,7 +156,8 @@ export class WakeHandle implements Disposable {
     if (this.#waiting) return Promise.reject(new ShmkitError('ERR_BUSY', 'a wait is already pending on this WakeHandle'));
     try { validTimeout(opts.timeoutMs); } catch (e) { return Promise.reject(e); }
     if (opts.signal?.aborted) return Promise.reject(new ShmkitError('ERR_ABORTED', 'wait aborted', { cause: opts.signal.reason }));
-    if (this.drain() > 0) return Promise.resolve(true);
+    // the socket watcher reads the fd itself (no FFI on its wait path); poll drains through the shim
+    if ((this.#watcher === 'socket' ? this.#drainBuffered() : this.drain()) > 0) return Promise.resolve(true);
     return new Promise<boolean>((resolve, reject) => {
       const t = opts.timeoutMs;
       const timer = t === undefined || t === Infinity ? undefined : setTimeout(() => { finish(); resolve(false); }, Math.min(t, MAX_TIMER_MS));
