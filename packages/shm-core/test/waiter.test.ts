@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { killAll, spawnFixture, uniqueName, leftovers, until } from '@shmkit/testkit';
 import { Doorbell, DoorbellGroup, DoorbellState, isShmkitError, Segment, Waiter, WakeHandle,
@@ -209,6 +210,9 @@ describe('DoorbellGroup', () => {
       for (const k of kids) await k.waitLine((l) => l === 'ready');
       await until(() => group.parked === 2 && bells[0]!.state === DoorbellState.ParkedFd && bells[2]!.state === DoorbellState.ParkedFutex, 20_000, 'two parked');
       expect(bells[1]!.state).toBe(DoorbellState.Awake);
+      // parked means asleep in the kernel: the main thread of each parked child reaches state S (a spinning one never does)
+      const taskState = (pid: number) => { const st = readFileSync(`/proc/${pid}/stat`, 'utf8'); return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3); };
+      for (const i of [0, 2]) await until(() => taskState(kids[i]!.proc.pid!) === 'S', 10_000, `child ${i} asleep`);
       expect(bells.map((b) => b.wakeId)).toEqual([10, 11, 12]);
       expect(bells.map((b) => b.waiterPid)).toEqual(kids.map((k) => k.proc.pid));
       Atomics.store(data, 0, 1); Atomics.store(data, 1, 1); Atomics.store(data, 2, 1);
