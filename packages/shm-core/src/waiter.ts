@@ -212,7 +212,9 @@ export class Waiter implements Disposable {
   }
 
   /** Parks for an external reactor watching the wake handle's fd: §5.14 waiter steps 1–3 without sleeping.
-   *  false: ready() was already true and nothing stays parked; true: parked until finishWait(). */
+   *  false: ready() was already true and nothing stays parked; true: parked until finishWait().
+   *  Give it a WakeHandle that is never awaited with wait(): that handle's own poll watcher stays active and
+   *  would consume the wake-up before the reactor sees the fd readable. */
   prepareWait(ready: () => boolean): boolean {
     this.#enter(ready);
     if (this.#wake === null) throw new ShmkitError('ERR_INVALID_STATE', 'prepareWait needs a WakeHandle');

@@ -68,6 +68,21 @@ describe.each(['poll', 'socket'] as const)('WakeHandle FIFO, %s watcher (§8 row
     } finally { s.close(); }
     expect(leftovers(name)).toEqual([]);
   });
+  it('a signaller reaches a new waiter that re-created the FIFO after the old reader went away (EPIPE, reopen)', () => {
+    const name = uniqueName(`fifor${watcher}`);
+    const s = WakeHandle.fifoSignaller('shm-core', name, 'wake');
+    try {
+      const first = WakeHandle.createFifo('shm-core', name, 'wake', { watcher });
+      expect(s.signal()).toBe(true);
+      first.close();
+      const second = WakeHandle.createFifo('shm-core', name, 'wake', { watcher });
+      try {
+        expect(s.signal()).toBe(true);
+        expect(second.drain()).toBe(1);
+      } finally { second.close(); }
+    } finally { s.close(); }
+    expect(leftovers(name)).toEqual([]);
+  });
   it('timeout, abort, busy and close', async () => {
     const name = uniqueName(`fifob${watcher}`);
     const w = WakeHandle.createFifo('shm-core', name, 'wake', { watcher });
