@@ -31,3 +31,7 @@ export type { ScalarType, FieldSpec, Layout, LayoutField, IntField, BigField, F6
 export { listSegments, readHeader } from './introspect.js';
 export type { ObjectKind, ObjectInfo, ListOptions, Introspector, InstanceRef, InspectResult, CounterSnapshot, CounterReader, InstanceLiveness } from './introspect.js';
 // --- core-segment (introspect) ---
+export { Waiter, DoorbellGroup } from './waiter.js';
+export type { WaitMode, WaiterOptions, WaitConfig, WaiterStats } from './waiter.js';
+export type { WakeWatcher } from './wake.js';
+export type { FutexWaitResult } from './futex.js';

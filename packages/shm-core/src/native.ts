@@ -75,6 +75,8 @@ export interface NativeApi {
   guardRemove(slot: number): number;
   guardTable(): number;
   // --- core-segment ---
+  // --- core-wait ---
+  // --- core-wait ---
 }
 
 const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
@@ -142,6 +144,8 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, stri
   guardRemove: 'int64_t shk_guard_remove(int32_t slot)',
   guardTable: 'int64_t shk_guard_table(void)',
   // --- core-segment ---
+  // --- core-wait ---
+  // --- core-wait ---
 };
 
 let api: NativeApi | undefined;
