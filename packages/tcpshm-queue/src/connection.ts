@@ -252,6 +252,7 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     socket.on('end', this.#onEnd);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
+    socket.resume();
     if (this.queue) this.flush();
     this.emit('open');
     if (leftover.length > 0) this.#onData(Buffer.from(leftover));
