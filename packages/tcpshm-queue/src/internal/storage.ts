@@ -16,10 +16,13 @@ function fileError(op: string, path: string, e: unknown): TcpshmError {
     { reasonText: op, errno, cause: e, details: { op, path, errno } });
 }
 
+/** Start time of a live process ('' if dead or a zombie). */
 function startTime(pid: number): string {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '0';
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return '';
+    return fields[19] ?? '0';
   } catch { return ''; }
 }
 
