@@ -67,3 +67,8 @@ describe('SIGKILL loops with the echo check (§8.3)', () => {
   it('client killed 10 times, TCP mode, 100 000 ints', async () => { await killLoop('client', 'tcp', 100_000, 10); }, 240_000);
   it('server killed 10 times, TCP mode, 100 000 ints', async () => { await killLoop('server', 'tcp', 100_000, 10); }, 240_000);
 });
+
+describe('SIGKILL loops with the echo check, SHM mode (§8.3)', () => {
+  it('client killed 10 times, SHM mode, 100 000 ints', async () => { await killLoop('client', 'shm', 100_000, 10); }, 240_000);
+  it('server killed 10 times, SHM mode, 100 000 ints', async () => { await killLoop('server', 'shm', 100_000, 10); }, 240_000);
+});
