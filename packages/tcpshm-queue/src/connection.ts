@@ -298,12 +298,12 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
       const size = little ? buf.readUInt16LE(p) : buf.readUInt16BE(p);
       const type = little ? buf.readUInt16LE(p + 2) : buf.readUInt16BE(p + 2);
       if (size < 8) {
-        this.endLink(new TcpshmError('ERR_TCPSHM_BAD_FRAME', `Invalid msg size ${size}`, { reasonText: 'Invalid msg size', details: { size } }));
+        this.#fail(new TcpshmError('ERR_TCPSHM_BAD_FRAME', `Invalid msg size ${size}`, { reasonText: 'Invalid msg size', details: { size } }));
         return;
       }
       const padded = roundUp8(size);
       if (padded > o.tcpRecvBufMaxSize) {
-        this.endLink(new TcpshmError('ERR_TCPSHM_FRAME_TOO_LARGE', `frame of ${size} bytes exceeds tcpRecvBufMaxSize ${o.tcpRecvBufMaxSize}`,
+        this.#fail(new TcpshmError('ERR_TCPSHM_FRAME_TOO_LARGE', `frame of ${size} bytes exceeds tcpRecvBufMaxSize ${o.tcpRecvBufMaxSize}`,
           { reasonText: 'Msg size larger than recv buf max size', details: { size, max: o.tcpRecvBufMaxSize } }));
         return;
       }
@@ -314,7 +314,7 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
         const e = this.queue.applyAck(ack);
         if (e) {
           if (e.code === ('ERR_TCPSHM_PTCP_CORRUPT' as string)) this.#owner.error(e);
-          this.endLink(e); return;
+          this.#fail(e); return;
         }
         if (this.queue.RS !== before) this.notifyDrain();
       }
@@ -335,6 +335,13 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     }
     if (this.#wr - this.#rd >= o.tcpRecvBufMaxSize && !this.#recvPaused) { this.#recvPaused = true; this.#socket?.pause(); }
     this.deliver();
+  }
+
+  /** A protocol violation: deliver the valid prefix already parsed, then end the link. */
+  #fail(e: TcpshmError): void {
+    const sock = this.#socket;
+    this.deliver();
+    if (this.#socket === sock) this.endLink(e);
   }
 
   /** Ends the current link (no-op without one). */
