@@ -210,7 +210,7 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
     }
     const rings: PairRings = openPairRings(o, this.name, server, (p) => this.testPoint?.(p));
     const conn = new TcpshmConnection({ options: o, owner: this, role: 'client', mode, remoteName: server, group: -1,
-      producer: rings.producer, consumer: rings.consumer });
+      producer: rings.producer, consumer: rings.consumer, point: (p) => this.testPoint?.(p) });
     return { mode, server, conn, created: rings.created };
   }
 

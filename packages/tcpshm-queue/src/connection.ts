@@ -100,6 +100,7 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   #iterActive = false;
   #drainWaiters = new Set<() => void>();
   readonly counters = newCounters();
+  #point: ((p: string) => void) | undefined;
 
   /** @internal */
   constructor(args: {
@@ -117,7 +118,7 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
       this.queue = new PtcpQueue(args.store, { little: this.#little, compaction: args.options.compaction,
         durability: args.options.durability, maxMessageSize: args.options.maxMessageSize, path: args.store.path, point: args.point });
     }
-    this.producer = args.producer; this.consumer = args.consumer;
+    this.producer = args.producer; this.consumer = args.consumer; this.#point = args.point;
     this.#buf = Buffer.allocUnsafe(args.options.tcpRecvBufInitSize);
   }
 
@@ -452,6 +453,7 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     if (m === this.#carried) this.#carried = undefined;
     else { this.#fh++; this.#rd = this.#fh < this.#frames.length ? this.#frames[this.#fh]! : this.#parse; if (this.#fh === this.#frames.length) { this.#frames = []; this.#fh = 0; } }
     this.queue!.addAck(1);
+    this.#point?.('tcpshm-queue.pop.beforeAck');
     if (this.#recvPaused && this.#wr - this.#rd < this.#o.tcpRecvBufMaxSize / 2) { this.#recvPaused = false; this.lastRecvAt = performance.now(); this.#socket?.resume(); }
     if (this.#o.ackDelayMs !== false && this.#socket && !this.#ackTimer) {
       this.#ackTimer = setTimeout(this.#onAckTimer, this.#o.ackDelayMs);

@@ -287,7 +287,7 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
           }
         } else {
           const rings = openPairRings(o, this.name, name, (p) => this.testPoint?.(p));
-          conn = new TcpshmConnection({ options: o, owner: this, role: 'server', mode, remoteName: name, group, producer: rings.producer, consumer: rings.consumer });
+          conn = new TcpshmConnection({ options: o, owner: this, role: 'server', mode, remoteName: name, group, producer: rings.producer, consumer: rings.consumer, point: (p) => this.testPoint?.(p) });
           created = rings.created;
         }
       } catch (e) {
