@@ -70,7 +70,7 @@ describe('SIGKILL loops with the echo check (§8.3)', () => {
 
 describe('SIGKILL loops with the echo check, SHM mode (§8.3)', () => {
   // A 4 KiB ring and padded payloads: mixed 1..4-block records, hundreds of laps with wrap markers.
-  const wrap = { TCPSHM_SHM: '4096', TCPSHM_PAD: '1' };
+  const wrap = { TCPSHM_SHM: '4096', TCPSHM_PAD: '1', TCPSHM_WAIT: 'hybrid' };
   it('client killed 10 times, SHM mode, 100 000 ints', async () => { await killLoop('client', 'shm', 100_000, 10, wrap); }, 240_000);
   it('server killed 10 times, SHM mode, 100 000 ints', async () => { await killLoop('server', 'shm', 100_000, 10, wrap); }, 240_000);
 });
