@@ -75,4 +75,25 @@ describe('SHM mode', () => {
     // The server created the rings with 64 KiB; the client finds them with another size.
     expect(isTcpshmError(e, 'ERR_LAYOUT_MISMATCH')).toBe(true);
   });
+
+  it('backpressure: a full send ring returns undefined, then drain and sendAsync after the consumer pops', async () => {
+    let hold = true;
+    const popped: number[] = [];
+    const { client, server, port } = await pair({ wait: { mode: 'spin' }, onMessage: (m: { type: number }, c: TcpshmConnection) => { if (hold) return; popped.push(m.type); c.pop(); } }, { wait: { mode: 'spin' } });
+    const conn = await client.connect({ host: '127.0.0.1', port, shm: true });
+    let sent = 0;
+    while (conn.send(1, new Uint8Array(100))) sent++;
+    expect(sent).toBeGreaterThan(100);
+    expect(conn.alloc(100, 1)).toBeUndefined();
+    let drains = 0;
+    conn.on('drain', () => drains++);
+    const p = conn.sendAsync(2, new Uint8Array(100), { timeoutMs: 10_000 });
+    hold = false;
+    const sc = [...server.liveConnections()][0]!;
+    sc.resume();
+    await p;
+    await until(() => popped.length === sent + 1, 10_000, 'all popped');
+    expect(popped.at(-1)).toBe(2);
+    await until(() => drains > 0, 3000, 'drain');
+  });
 });

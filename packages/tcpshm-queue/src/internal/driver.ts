@@ -42,9 +42,17 @@ export class Driver {
     const t0 = performance.now();
     let empty = 0;
     for (;;) {
-      let runnable = false;
-      for (const e of this.#links.values()) if (e.conn.isOpen && !e.conn.held) { runnable = true; break; }
-      if (!runnable) return; // pop()/resume() re-arms through kick()
+      let runnable = false, waitingSpace = false;
+      for (const e of this.#links.values()) {
+        const p = e.conn.producer;
+        if (p?.wantDrain) { if (p.spaceFreed()) e.conn.notifyDrain(); else waitingSpace = true; }
+        if (e.conn.isOpen && !e.conn.held) runnable = true;
+      }
+      if (!runnable) {
+        // pop()/resume() re-arm through kick(); a producer waiting for ring space is polled (no producer parking yet).
+        if (waitingSpace) { this.#scheduled = true; setTimeout(() => this.#loop(), 1); }
+        return;
+      }
       let n = 0;
       for (const e of this.#links.values()) {
         const c = e.conn;
