@@ -208,4 +208,46 @@ describe('TCP mode', () => {
     expect(seen.length).toBe(1);
     expect(existsSync(join(t.dir, `${name}_server.ptcp`))).toBe(true);
   });
+
+  it('rejection matrix, server state: "System error" for a locked, a wrong-size and a corrupt file; overflow; shmLocalOnly', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { server, port, dir } = await startServer();
+    const fileErrors: string[] = [];
+    server.on('fileError', (_c, e) => fileErrors.push(e.code));
+    const attempt = async (name: string, last = '', shm = false, p = port) => {
+      const r = await rawPeer(p);
+      r.sock.write(loginFrame(name, last, 0, 0, 0, shm));
+      const got = await r.waitBytes(72);
+      r.sock.destroy();
+      return { status: got[17], text: got.subarray(34, 66).toString().replace(/\0.*$/s, '') };
+    };
+    writeFileSync(join(dir, 'server_wsize.ptcp'), new Uint8Array(100));
+    expect(await attempt('wsize')).toEqual({ status: 2, text: 'System error' });
+    const corrupt = new Uint8Array(1_048_576 + 20);
+    new DataView(corrupt.buffer).setUint32(1_048_576, 3, true); // W = 3, a zero-size record at R = 0
+    writeFileSync(join(dir, 'server_corr.ptcp'), corrupt);
+    expect(await attempt('corr', 'server')).toEqual({ status: 2, text: 'System error' });
+    // A second server with the same name and directory finds the file locked.
+    expect((await attempt('lockd')).status).toBe(0);
+    const twin = new TcpshmServer({ name: 'server', ptcpDir: dir, ...fast });
+    const fe2: string[] = [];
+    twin.on('fileError', (_c, e) => fe2.push(e.code));
+    const a2 = await twin.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => twin.close());
+    expect(await attempt('lockd', 'server', false, a2.port)).toEqual({ status: 2, text: 'System error' });
+    expect(fe2).toEqual(['ERR_TCPSHM_FILE_LOCKED']);
+    expect(fileErrors).toEqual(['ERR_LAYOUT_MISMATCH', 'ERR_TCPSHM_PTCP_CORRUPT']);
+    // shmLocalOnly through the test hook.
+    const local = await startServer({ shmLocalOnly: true });
+    local.server.isLocalAddress = () => false;
+    expect(await attempt('remote', '', true, local.port)).toEqual({ status: 2, text: 'Shm requires same host' });
+    // Pending-login overflow: extra unauthenticated sockets are destroyed at once.
+    const few = await startServer({ maxPendingLogins: 2 });
+    const socks = [await rawPeer(few.port), await rawPeer(few.port)];
+    await until(() => few.server.metrics().pendingLogins === 2, 2000);
+    const third = await rawPeer(few.port);
+    await until(() => third.closed(), 2000, 'overflow socket destroyed');
+    expect(few.server.metrics().pendingOverflow).toBe(1);
+    for (const x of socks) x.sock.destroy();
+  });
 });
