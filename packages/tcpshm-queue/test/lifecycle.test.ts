@@ -263,4 +263,50 @@ describe('lifecycle, recovery and API', () => {
     expect(st).toMatchObject({ messagesSent: 7, messagesReceived: 7, myAck: 7, readSeq: 7, seqEnd: 7, logins: 1, resentMessages: 0, sendQueueMessages: 0 });
     expect(s.server.metrics()).toMatchObject({ liveConnections: 1, boundConnections: 1, accepted: 1 });
   });
+
+  it('alloc/push/pop argument errors (§7)', async () => {
+    const { sdir, cdir } = dirs();
+    const s = await startServer('server', sdir);
+    const client = mkClient(shortName('arg'), cdir, { maxMessageSize: 1000 });
+    const conn = await client.connect({ host: '127.0.0.1', port: s.port });
+    const code = (f: () => unknown) => { try { f(); return 'none'; } catch (e) { return (e as { code: string }).code; } };
+    expect(code(() => conn.alloc(4, 0))).toBe('ERR_TCPSHM_RESERVED_MSG_TYPE');
+    expect(code(() => conn.alloc(4, 70000))).toBe('ERR_INVALID_ARGUMENT');
+    expect(code(() => conn.alloc(4, 1.5))).toBe('ERR_INVALID_ARGUMENT');
+    expect(code(() => conn.alloc(-1, 1))).toBe('ERR_INVALID_ARGUMENT');
+    expect(code(() => conn.alloc(993, 1))).toBe('ERR_MESSAGE_TOO_LARGE');
+    expect(code(() => conn.alloc(992, 1))).toBe('none');
+    conn.push();
+    expect(code(() => conn.push())).toBe('ERR_TCPSHM_NO_PENDING_ALLOC');
+    expect(code(() => conn.pop())).toBe('ERR_TCPSHM_NOTHING_TO_POP');
+    expect(code(() => conn.send(0, new Uint8Array(1)))).toBe('ERR_TCPSHM_RESERVED_MSG_TYPE');
+    const e = await client.connect({ host: '127.0.0.1', port: s.port }).catch((x: unknown) => x);
+    expect(isTcpshmError(e, 'ERR_TCPSHM_ALREADY_CONNECTED')).toBe(true);
+    const other = mkClient(shortName('arg'), cdir);
+    const e2 = await other.connect({ host: '127.0.0.1', port: s.port, loginUserData: new Uint8Array(2) }).catch((x: unknown) => x);
+    expect(isTcpshmError(e2, 'ERR_INVALID_ARGUMENT')).toBe(true);
+  });
+
+  it('a seq mismatch during auto-reconnect is fatal: reconnectFailed and no further attempts', async () => {
+    const { sdir, cdir } = dirs();
+    const name = shortName('rcf');
+    const a = await startServer('server', sdir, { onMessage: (_m: Message, c: TcpshmConnection) => c.pop() });
+    const client = mkClient(name, cdir);
+    const failed: string[] = [];
+    client.on('reconnectFailed', (e) => failed.push(e.code));
+    const conn = await client.connect({ host: '127.0.0.1', port: a.port, reconnect: { initialDelayMs: 20, jitter: 0 } });
+    for (let i = 0; i < 3; i++) conn.send(1, u32(i));
+    await until(() => conn.stats().sendQueueMessages === 0, 3000);
+    await a.server.close();
+    // The server loses its state: it now answers ack 0, range [0, 0] while the client announces ack 0, range [3, 3]... and
+    // the server's own check fails on the client's numbers.
+    const { rmSync } = await import('node:fs');
+    rmSync(join(sdir, `server_${name}.ptcp`));
+    await startServer('server', sdir, {}, a.port);
+    await until(() => failed.length === 1, 10_000, 'reconnectFailed');
+    expect(failed).toEqual(['ERR_TCPSHM_SEQ_MISMATCH']);
+    const attempts = client.metrics().reconnectAttempts;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(client.metrics().reconnectAttempts).toBe(attempts);
+  });
 });

@@ -96,4 +96,25 @@ describe('SHM mode', () => {
     expect(popped.at(-1)).toBe(2);
     await until(() => drains > 0, 3000, 'drain');
   });
+
+  it("shmCheck 'off' against another naming: the link opens and messages never arrive (why the check exists)", async () => {
+    const { client, port } = await pair({ shmNaming: 'reference' }, { shmNaming: 'shmkit', shmCheck: 'off', wait: { mode: 'spin' } });
+    const got: number[] = [];
+    client.onMessage = (m, c) => { got.push(m.type); c.pop(); };
+    const conn = await client.connect({ host: '127.0.0.1', port, shm: true });
+    conn.send(1, u32(1));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(conn.isOpen).toBe(true);
+    expect(got).toEqual([]);
+  });
+
+  it('block mode parks at once when idle and wakes on the next message', async () => {
+    const { client, port } = await pair({ wait: { mode: 'block' } }, { wait: { mode: 'block' } });
+    const got: number[] = [];
+    client.onMessage = (m, c) => { got.push(m.type); c.pop(); };
+    const conn = await client.connect({ host: '127.0.0.1', port, shm: true });
+    await until(() => conn.effectiveWaitMode === 'block', 3000);
+    await until(() => conn.stats().parks > 0, 3000);
+    for (let i = 0; i < 10; i++) { conn.send(3, u32(i)); await until(() => got.length === i + 1, 3000); }
+  });
 });
