@@ -321,19 +321,19 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
       }
       if (this.#wr - p < padded) break;
       this.#parse = p + padded;
-      if (type === 0 && size === 8) { this.counters.heartbeatsReceived++; if (this.#fh === this.#frames.length && !this.#front && !this.#carried) this.#rd = this.#parse; continue; }
+      if (type === 0 && size === 8) { this.counters.heartbeatsReceived++; continue; }
       if (this.mode === 'shm') {
         if (type === MSG_CHECK_REQ || type === MSG_CHECK_RSP) this.#owner.controlFrame?.(this, type, buf.subarray(p, p + size));
         else this.counters.ignoredFrames++;
         if (this.#socket === undefined) return;
-        this.#rd = this.#parse;
         continue;
       }
-      if (this.#dropNext > 0) { this.#dropNext--; if (this.#fh === this.#frames.length) this.#rd = this.#parse; continue; }
+      if (this.#dropNext > 0) { this.#dropNext--; continue; }
       if (type === 0) this.counters.typeZeroMessages++;
       this.#frames.push(p);
       this.counters.messagesReceived++;
     }
+    this.#rd = this.#fh < this.#frames.length ? this.#frames[this.#fh]! : this.#parse;
     if (this.#wr - this.#rd >= o.tcpRecvBufMaxSize && !this.#recvPaused) { this.#recvPaused = true; this.#socket?.pause(); }
     this.deliver();
   }
@@ -431,25 +431,39 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     this.#owner.error(e);
     this.endLink(e);
   }
-  peekType(): number { const m = this.front(); return m ? m.type : -1; }
+  /** Allocation-free access to the front (SHM: straight from the ring; TCP: from the receive buffer). */
+  peekType(): number {
+    if (this.consumer && !this.#front) { this.#assertOpen(); return this.consumer.frontAt() < 0 ? -1 : this.consumer.frontType; }
+    const m = this.front(); return m ? m.type : -1;
+  }
   peekOffset(): number {
+    if (this.consumer && !this.#front) { this.#assertOpen(); return this.consumer.frontAt(); }
     const m = this.front(); if (!m) return -1;
     return m.payload.byteOffset - this.recvBuffer.byteOffset;
   }
-  peekLength(): number { const m = this.front(); return m ? m.length : -1; }
+  peekLength(): number {
+    if (this.consumer && !this.#front) { this.#assertOpen(); return this.consumer.frontAt() < 0 ? -1 : this.consumer.frontLength; }
+    const m = this.front(); return m ? m.length : -1;
+  }
 
   pop(): void {
     this.#assertOpen();
-    const m = this.front();
-    if (!m) throw new TcpshmError('ERR_TCPSHM_NOTHING_TO_POP', 'pop() with no front message');
-    this.#front = undefined;
-    this.#held = false;
     if (this.consumer) {
+      if (!this.#front && this.consumer.frontAt() < 0) {
+        if (this.consumer.corrupt) this.#ringCorrupt();
+        throw new TcpshmError('ERR_TCPSHM_NOTHING_TO_POP', 'pop() with no front message');
+      }
+      this.#front = undefined;
+      this.#held = false;
       this.consumer.pop();
       if (this.consumer.signalled) { this.counters.wakeupsSent++; this.consumer.signalled = false; }
       if (!this.#delivering) this.#owner.kick?.(this);
       return;
     }
+    const m = this.front();
+    if (!m) throw new TcpshmError('ERR_TCPSHM_NOTHING_TO_POP', 'pop() with no front message');
+    this.#front = undefined;
+    this.#held = false;
     if (m === this.#carried) this.#carried = undefined;
     else { this.#fh++; this.#rd = this.#fh < this.#frames.length ? this.#frames[this.#fh]! : this.#parse; if (this.#fh === this.#frames.length) { this.#frames = []; this.#fh = 0; } }
     this.queue!.addAck(1);

@@ -117,4 +117,25 @@ describe('SHM mode', () => {
     await until(() => conn.stats().parks > 0, 3000);
     for (let i = 0; i < 10; i++) { conn.send(3, u32(i)); await until(() => got.length === i + 1, 3000); }
   });
+
+  it('allocation-free access: allocAt/sendBuffer and peekType/peekOffset/peekLength on the ring, manual poll()', async () => {
+    const { client, port } = await pair({ wait: { mode: 'spin' } }, { wait: { mode: 'spin' }, shmDriver: 'manual' });
+    const conn = await client.connect({ host: '127.0.0.1', port, shm: true });
+    const dv = new DataView(conn.sendBuffer.buffer, conn.sendBuffer.byteOffset, conn.sendBuffer.byteLength);
+    const off = conn.allocAt(16, 7);
+    dv.setBigUint64(off, 42n, true); dv.setFloat64(off + 8, 1.5, true);
+    conn.push();
+    await until(() => conn.peekType() === 7, 3000, 'echo in the ring');
+    const rb = conn.recvBuffer;
+    const rdv = new DataView(rb.buffer, rb.byteOffset, rb.byteLength);
+    expect(conn.peekLength()).toBe(16);
+    expect(rdv.getBigUint64(conn.peekOffset(), true)).toBe(42n);
+    expect(rdv.getFloat64(conn.peekOffset() + 8, true)).toBe(1.5);
+    conn.pop();
+    expect(conn.peekType()).toBe(-1);
+    let n = 0;
+    client.onMessage = (_m, c) => { n++; c.pop(); };
+    conn.send(2, u32(1));
+    await until(() => { client.poll(); return n === 1; }, 3000, 'manual poll');
+  });
 });
