@@ -336,7 +336,9 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
       const onError = (e: Error) => done(connected
         ? new TcpshmError('ERR_TCPSHM_LOGIN_FAILED', `connection failed during login: ${e.message}`, { reasonText: 'recv', cause: e })
         : new TcpshmError('ERR_TCPSHM_CONNECT', `connect to ${opts.host}:${opts.port} failed: ${e.message}`, { reasonText: 'connect', cause: e }));
-      const onClose = () => done(new TcpshmError('ERR_TCPSHM_LOGIN_FAILED', 'the server closed the connection before a complete login response', { reasonText: 'recv' }));
+      const onClose = () => done(new TcpshmError('ERR_TCPSHM_LOGIN_FAILED',
+        'the server closed the connection before a complete login response (it dropped the login: check nameSize/user-data sizes, or the server is full)',
+        { reasonText: 'recv', details: { hint: 'check nameSize/user-data sizes' } }));
       const onData = (chunk: Buffer) => {
         got = got.length === 0 ? chunk : Buffer.concat([got, chunk]);
         if (got.length < l.rspFrame) return;

@@ -63,6 +63,9 @@ describe('SHM ring §4.10', () => {
     }
     expect(got).toBe(sent);
     expect(c.validate()).toBe(0);
+    put(p, 10, 1, 1); put(p, 100, 1, 1);
+    expect(p.pendingMessages()).toBe(2);
+    expect(c.validate()).toBe(2);
   });
   it('validation: each corruption is ERR_CORRUPT, never a loop', () => {
     const cases: Array<(b: Uint8Array, ix: Uint32Array) => void> = [

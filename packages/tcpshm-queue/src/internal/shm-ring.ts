@@ -87,7 +87,21 @@ export class RingProducer extends RingBase {
   }
   /** Re-reads the indices (after a zeroing or a relogin). */
   resync(): void { this.#w = this.writeIdx; this.#rc = this.readIdx; this.#pending = undefined; }
-  pendingMessages(): number { return this.pendingBytes() > 0 ? -1 : 0; }
+  /** Records between read_idx and write_idx (a bounded walk; for stats only). */
+  pendingMessages(): number {
+    const N = this.N;
+    const w = this.writeIdx;
+    let r = this.readIdx, n = 0;
+    for (let steps = 0; r !== w && steps <= N; steps++) {
+      if (u32(w - r) > N) break;
+      const p = r & (N - 1);
+      const size = this.dv.getUint16(p * 64, true);
+      if (size === 0) { r = u32(r + N - p); continue; }
+      if (size < 8) break;
+      r = u32(r + blocks64(size)); n++;
+    }
+    return n;
+  }
   get parkedWord(): number { return Atomics.load(this.ix, PPARK); }
   /** Producer alloc: payload byte offset, or -1 when full. */
   allocAt(len: number, type: number, maxMessageSize: number): number {
