@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { TcpshmError } from './errors.js';
-import type { Resolved } from './options.js';
+import { FRAG_PAYLOAD, type Resolved } from './options.js';
 import { PtcpQueue } from './internal/ptcp-queue.js';
 import type { FileStore } from './internal/storage.js';
 import { encodeHeartbeat, HEADER, MSG_CHECK_REQ, MSG_CHECK_RSP, newer, roundUp8, u32 } from './internal/wire.js';
@@ -42,6 +42,8 @@ export interface ConnectionOwner {
 class Msg implements Message {
   readonly type: number; readonly length: number; readonly payload: Uint8Array; readonly seq: number | undefined;
   readonly connection: TcpshmConnection;
+  /** Records this message occupies (k for a reassembled large message). */
+  records = 1;
   constructor(c: TcpshmConnection, type: number, payload: Uint8Array, seq: number | undefined) {
     this.connection = c; this.type = type; this.payload = payload; this.length = payload.length; this.seq = seq;
   }
@@ -119,6 +121,7 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
         durability: args.options.durability, maxMessageSize: args.options.maxMessageSize, path: args.store.path, point: args.point });
     }
     this.producer = args.producer; this.consumer = args.consumer; this.#point = args.point;
+    if (this.consumer && args.options.largeMessages !== false) this.consumer.largeMaxSize = args.options.largeMessages.maxSize;
     this.#buf = Buffer.allocUnsafe(args.options.tcpRecvBufInitSize);
   }
 
@@ -172,12 +175,38 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   }
   push(): void { this.pushMore(); if (this.queue) this.flush(); }
   send(msgType: number, payload: Uint8Array): boolean {
+    if (this.#o.largeMessages !== false && payload.length + HEADER > this.#o.maxMessageSize) return this.#sendLarge(msgType, payload);
     const off = this.allocAt(payload.length, msgType);
     if (off < 0) return false;
     this.sendBuffer.set(payload, off);
     this.push();
     return true;
   }
+  #runLens: number[] = []; #runTypes: number[] = []; #runOffs: number[] = [];
+  /** §5.15: k fragments committed together (one index store). */
+  #sendLarge(type: number, payload: Uint8Array): boolean {
+    this.#assertOpen();
+    this.#checkType(type, payload.length);
+    const lm = this.#o.largeMessages as { maxSize: number };
+    if (payload.length > lm.maxSize) {
+      throw new TcpshmError('ERR_MESSAGE_TOO_LARGE', `payload of ${payload.length} bytes exceeds largeMessages.maxSize ${lm.maxSize}`, { details: { length: payload.length } });
+    }
+    const k = Math.ceil(payload.length / FRAG_PAYLOAD);
+    const lens = this.#runLens, types = this.#runTypes, offs = this.#runOffs;
+    lens.length = 0; types.length = 0;
+    for (let i = 0; i < k; i++) {
+      lens.push(i < k - 1 ? FRAG_PAYLOAD : payload.length - (k - 1) * FRAG_PAYLOAD);
+      types.push(i < k - 1 ? (type | 0x8000) : type);
+    }
+    const ok = this.queue ? this.queue.allocRun(lens, types, offs) : this.producer!.allocRun(lens, types, offs);
+    if (!ok) return false;
+    const buf = this.sendBuffer;
+    for (let i = 0; i < k; i++) buf.set(payload.subarray(i * FRAG_PAYLOAD, i * FRAG_PAYLOAD + lens[i]!), offs[i]!);
+    if (this.queue) { this.queue.commit(); this.counters.messagesSent++; this.counters.bytesSent += payload.length; this.flush(); }
+    else { this.counters.bytesSent += this.producer!.push(); this.counters.messagesSent++; }
+    return true;
+  }
+
   async sendAsync(msgType: number, payload: Uint8Array, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
     const end = opts.timeoutMs === undefined ? Infinity : performance.now() + opts.timeoutMs;
     for (;;) {
@@ -237,12 +266,12 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     // Receive reset (§5.5): a held message is carried across the relogin.
     if (this.mode === 'tcp') {
       if (this.#front && !this.#carried) this.#carried = this.#front;
-      this.#dropNext = this.#carried ? 1 : 0;
+      this.#dropNext = this.#carried ? (this.#carried as Msg).records : 0;
       if (!this.#carried) { this.#front = undefined; this.#held = false; }
       this.#buf = Buffer.allocUnsafe(this.#o.tcpRecvBufInitSize);
     }
     this.#rd = this.#parse = this.#wr = 0; this.#ackApplied = -1;
-    this.#frames = []; this.#fh = 0; this.#recvPaused = false;
+    this.#frames = []; this.#fh = 0; this.#recvPaused = false; this.#fragBase = -1;
     this.#socket = socket;
     this.remoteAddress = socket.remoteAddress;
     this.lastSendAt = this.lastRecvAt = now;
@@ -330,12 +359,33 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
       }
       if (this.#dropNext > 0) { this.#dropNext--; continue; }
       if (type === 0) this.counters.typeZeroMessages++;
+      if (o.largeMessages !== false) {
+        const e = this.#checkFragment(type, size - HEADER, o.largeMessages.maxSize);
+        if (e) { this.#fail(e); return; }
+      }
       this.#frames.push(p);
       this.counters.messagesReceived++;
     }
     this.#rd = this.#fh < this.#frames.length ? this.#frames[this.#fh]! : this.#parse;
     if (this.#wr - this.#rd >= o.tcpRecvBufMaxSize && !this.#recvPaused) { this.#recvPaused = true; this.#socket?.pause(); }
     this.deliver();
+  }
+
+  #fragBase = -1; #fragCount = 0; #fragBytes = 0;
+  /** §5.15 step 4: validates a run of fragments as its records arrive. */
+  #checkFragment(type: number, len: number, maxSize: number): TcpshmError | undefined {
+    const more = (type & 0x8000) !== 0, base = type & 0x7fff;
+    if (this.#fragBase < 0 && !more) return undefined;
+    if (this.#fragBase >= 0 && base !== this.#fragBase) {
+      return new TcpshmError('ERR_TCPSHM_BAD_FRAME', `fragment of type ${base} inside a message of type ${this.#fragBase}`, { reasonText: 'Invalid msg size' });
+    }
+    if (this.#fragBase < 0) { this.#fragBase = base; this.#fragCount = 0; this.#fragBytes = 0; }
+    this.#fragCount++; this.#fragBytes += len;
+    if (this.#fragBytes > maxSize || this.#fragCount > Math.ceil(maxSize / FRAG_PAYLOAD)) {
+      return new TcpshmError('ERR_TCPSHM_FRAME_TOO_LARGE', `large message exceeds largeMessages.maxSize ${maxSize}`, { reasonText: 'Msg size larger than recv buf max size' });
+    }
+    if (!more) this.#fragBase = -1;
+    return undefined;
   }
 
   /** A protocol violation: deliver the valid prefix already parsed, then end the link. */
@@ -414,15 +464,27 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
         if (c.corrupt) this.#ringCorrupt();
         return undefined;
       }
-      this.#front = new Msg(this, c.frontType, c.bytes.subarray(off, off + c.frontLength), undefined);
+      this.#front = new Msg(this, c.frontType, c.frontWhole ?? c.bytes.subarray(off, off + c.frontLength), undefined);
       return this.#front;
     }
     if (this.#carried) { this.#front = this.#carried; return this.#front; }
     if (this.#fh >= this.#frames.length) return undefined;
     const p = this.#frames[this.#fh]!;
     const b = this.#buf;
-    const size = this.#little ? b.readUInt16LE(p) : b.readUInt16BE(p);
-    const type = this.#little ? b.readUInt16LE(p + 2) : b.readUInt16BE(p + 2);
+    const rd16 = (o: number) => (this.#little ? b.readUInt16LE(o) : b.readUInt16BE(o));
+    const size = rd16(p), type = rd16(p + 2);
+    if (this.#o.largeMessages !== false && (type & 0x8000) !== 0) {
+      let j = this.#fh, total = 0;
+      for (; j < this.#frames.length; j++) { const q = this.#frames[j]!; total += rd16(q) - HEADER; if ((rd16(q + 2) & 0x8000) === 0) break; }
+      if (j >= this.#frames.length) return undefined; // the terminating record has not arrived yet
+      const whole = new Uint8Array(total);
+      let at = 0;
+      for (let i = this.#fh; i <= j; i++) { const q = this.#frames[i]!, n = rd16(q) - HEADER; whole.set(b.subarray(q + HEADER, q + HEADER + n), at); at += n; }
+      const m = new Msg(this, type & 0x7fff, whole, this.queue!.A);
+      m.records = j - this.#fh + 1;
+      this.#front = m;
+      return m;
+    }
     this.#front = new Msg(this, type, new Uint8Array(b.buffer, b.byteOffset + p + HEADER, size - HEADER), this.queue!.A);
     return this.#front;
   }
@@ -464,9 +526,10 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     if (!m) throw new TcpshmError('ERR_TCPSHM_NOTHING_TO_POP', 'pop() with no front message');
     this.#front = undefined;
     this.#held = false;
+    const k = (m as Msg).records;
     if (m === this.#carried) this.#carried = undefined;
-    else { this.#fh++; this.#rd = this.#fh < this.#frames.length ? this.#frames[this.#fh]! : this.#parse; if (this.#fh === this.#frames.length) { this.#frames = []; this.#fh = 0; } }
-    this.queue!.addAck(1);
+    else { this.#fh += k; this.#rd = this.#fh < this.#frames.length ? this.#frames[this.#fh]! : this.#parse; if (this.#fh >= this.#frames.length) { this.#frames = []; this.#fh = 0; } }
+    this.queue!.addAck(k);
     this.#point?.('tcpshm-queue.pop.beforeAck');
     if (this.#recvPaused && this.#wr - this.#rd < this.#o.tcpRecvBufMaxSize / 2) { this.#recvPaused = false; this.lastRecvAt = performance.now(); this.#socket?.resume(); }
     if (this.#o.ackDelayMs !== false && this.#socket && !this.#ackTimer) {

@@ -67,6 +67,14 @@ export interface Resolved {
   fileMode: number; dirMode: number; shmMode: number;
 }
 
+/** Payload bytes of each non-final fragment (record size 65472 = 1023 x 64 = 8184 x 8). */
+export const FRAG_PAYLOAD = 65464;
+/** Framed TCP bytes of a large payload of `len` bytes (k padded records). */
+export function largeFramedSize(len: number): number {
+  const k = Math.max(1, Math.ceil(len / FRAG_PAYLOAD));
+  return (k - 1) * (FRAG_PAYLOAD + 8) + ((len - (k - 1) * FRAG_PAYLOAD + 8 + 7) & ~7);
+}
+
 export function bad(option: string, why: string): TcpshmError {
   return new TcpshmError('ERR_INVALID_ARGUMENT', `option ${option}: ${why}`, { details: { option } });
 }
@@ -112,6 +120,10 @@ export function resolveCommon(opts: TcpshmCommonOptions): Resolved {
     const lm = o['largeMessages'] as Record<string, unknown>;
     const maxSize = intIn(lm, 'maxSize', 0, 1, 2 ** 30);
     if (maxMessageSize < 65472) throw bad('largeMessages', 'needs maxMessageSize >= 65472');
+    const framed = largeFramedSize(maxSize);
+    const q = (o['tcpQueueSize'] ?? D.tcpQueueSize) as number, rb = (o['tcpRecvBufMaxSize'] ?? D.tcpRecvBufMaxSize) as number;
+    if (framed > q) throw bad('largeMessages', `maxSize needs ${framed} framed bytes, more than tcpQueueSize ${q}`);
+    if (framed > rb) throw bad('largeMessages', `maxSize needs ${framed} framed bytes, more than tcpRecvBufMaxSize ${rb}`);
     largeMessages = { maxSize };
   }
   const ack = o['ackDelayMs'] ?? D.ackDelayMs;

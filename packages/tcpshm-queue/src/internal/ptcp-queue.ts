@@ -41,7 +41,7 @@ export class PtcpQueue {
   seqEnd = 0;
   /** Seq one past the last record handed to the socket in this link. */
   sendSeq = 0;
-  pending: { at: number; blocks: number } | undefined;
+  pending: { at: number; blocks: number; count: number } | undefined;
   wantDrain = false;
   journalRecoveries = 0;
   msyncs = 0;
@@ -144,8 +144,36 @@ export class PtcpQueue {
     const little = this.#o.little;
     this.#dv.setUint16(off, total, little); this.#dv.setUint16(off + 2, type, little); this.#dv.setUint32(off + 4, 0, little);
     this.bytes.fill(0, off + total, off + blocks * 8);
-    this.pending = { at, blocks };
+    this.pending = { at, blocks, count: 1 };
     return off + HEADER;
+  }
+
+  /** Large-message run (§5.15): k contiguous records committed by one W store. Payload offsets go to `out`;
+   *  false when full. Sizes were checked by the caller. */
+  allocRun(lens: readonly number[], types: readonly number[], out: number[]): boolean {
+    let blocks = 0;
+    for (const len of lens) blocks += roundUp8(len + HEADER) / 8;
+    if (blocks > this.NB) {
+      throw new TcpshmError('ERR_MESSAGE_TOO_LARGE', `large message of ${blocks * 8} framed bytes exceeds tcpQueueSize ${this.B}`);
+    }
+    let W = this.W;
+    const R = this.R;
+    if (W + blocks > this.NB) {
+      if (this.NB - (W - R) >= blocks && (this.#o.compaction === 'reference' || W - R <= R)) { this.#compact(); W = this.W; }
+      else { this.wantDrain = true; this.pending = undefined; return false; }
+    }
+    const little = this.#o.little;
+    let off = W * 8;
+    out.length = 0;
+    for (let i = 0; i < lens.length; i++) {
+      const total = lens[i]! + HEADER, end = off + roundUp8(total);
+      this.#dv.setUint16(off, total, little); this.#dv.setUint16(off + 2, types[i]!, little); this.#dv.setUint32(off + 4, 0, little);
+      this.bytes.fill(0, off + total, end);
+      out.push(off + HEADER);
+      off = end;
+    }
+    this.pending = { at: W, blocks, count: lens.length };
+    return true;
   }
 
   #compact(): void {
@@ -165,12 +193,16 @@ export class PtcpQueue {
     const p = this.pending;
     if (p === undefined) throw new TcpshmError('ERR_TCPSHM_NO_PENDING_ALLOC', 'push() without a pending alloc()');
     const off = p.at * 8;
-    this.#dv.setUint32(off + 4, this.A, this.#o.little);
+    const A = this.A, little = this.#o.little;
+    for (let i = 0, o = off; i < p.count; i++) {
+      this.#dv.setUint32(o + 4, A, little);
+      o += roundUp8(this.#dv.getUint16(o, little));
+    }
     this.store.written(off, p.blocks * 8);
     const fsync = this.#o.durability === 'fsync-on-push';
     if (fsync) this.#sync(off, p.blocks * 8);
     this.#st(FW, p.at + p.blocks);
-    this.queued++; this.seqEnd = u32(this.seqEnd + 1); this.pending = undefined;
+    this.queued += p.count; this.seqEnd = u32(this.seqEnd + p.count); this.pending = undefined;
     if (fsync) this.syncIndex();
   }
 

@@ -133,13 +133,47 @@ export class RingProducer extends RingBase {
     const off = p * 64;
     this.dv.setUint16(off, total, true); this.dv.setUint16(off + 2, type, true); this.dv.setUint32(off + 4, 0, true);
     this.#pending = { p, blocks, total };
+    this.#runEnd = undefined;
     return off + HEADER;
+  }
+  #runEnd: number | undefined;
+  /** §5.15: k records (and any wrap markers) written now, published by one write_idx store in push(). */
+  allocRun(lens: readonly number[], types: readonly number[], out: number[]): boolean {
+    const N = this.N;
+    let w = this.#w, total = 0;
+    for (const len of lens) {
+      const b = blocks64(len + HEADER), p = w & (N - 1);
+      if (b > N - p) { total += N - p; w = u32(w + N - p); }
+      total += b; w = u32(w + b);
+    }
+    if (total > N / 2) throw new TcpshmError('ERR_MESSAGE_TOO_LARGE', `large message needs ${total} ring blocks, more than N/2 = ${N / 2} (raise shmQueueSize)`);
+    const need = u32(w - N);
+    if (sd(this.#rc, need) < 0) {
+      const rc = this.readIdx;
+      if (u32(this.#w - rc) > N) { this.corrupt = this.corruptError('read_idx ahead of write_idx', rc); throw this.corrupt; }
+      this.#rc = rc; Atomics.store(this.ix, RC_IDX, rc);
+      if (sd(rc, need) < 0) { this.wantDrain = true; this.#pending = undefined; this.#runEnd = undefined; return false; }
+    }
+    out.length = 0;
+    w = this.#w;
+    for (let i = 0; i < lens.length; i++) {
+      const totalLen = lens[i]! + HEADER, b = blocks64(totalLen);
+      let p = w & (N - 1);
+      if (b > N - p) { this.dv.setUint32(p * 64, 0, true); this.dv.setUint32(p * 64 + 4, 0, true); w = u32(w + N - p); p = 0; }
+      this.dv.setUint16(p * 64, totalLen, true); this.dv.setUint16(p * 64 + 2, types[i]!, true); this.dv.setUint32(p * 64 + 4, 0, true);
+      out.push(p * 64 + HEADER);
+      w = u32(w + b);
+    }
+    this.#runEnd = w;
+    this.#pending = { p: 0, blocks: u32(w - this.#w), total: 0 };
+    return true;
   }
   /** Commit; returns the bytes published. */
   push(): number {
     const pd = this.#pending;
     if (!pd) throw new TcpshmError('ERR_TCPSHM_NO_PENDING_ALLOC', 'push() without a pending alloc()');
     this.hooks.point?.('tcpshm-queue.ring.beforeCommit');
+    this.#runEnd = undefined;
     this.#w = u32(this.#w + pd.blocks);
     Atomics.store(this.ix, W_IDX, this.#w);
     this.#pending = undefined;
@@ -191,15 +225,55 @@ export class RingConsumer extends RingBase {
     if (size < 8) { this.corrupt = this.corruptError(`record size ${size}`, this.#r); return -1; }
     const blocks = blocks64(size);
     if (blocks > avail || p + blocks > N) { this.corrupt = this.corruptError('record overruns write_idx or the ring end', this.#r); return -1; }
+    const type = this.dv.getUint16(p * 64 + 2, true);
+    this.frontWhole = undefined;
+    if (this.largeMaxSize > 0 && (type & 0x8000) !== 0) return this.#frontLarge(p, type);
     this.#blocks = blocks;
-    this.frontType = this.dv.getUint16(p * 64 + 2, true);
+    this.frontType = type;
     this.frontLength = size - HEADER;
     return p * 64 + HEADER;
+  }
+  /** > 0 when large messages are on: the largest reassembled payload. */
+  largeMaxSize = 0;
+  /** The reassembled payload of a large front message. */
+  frontWhole: Uint8Array | undefined;
+  #frontLarge(p0: number, type: number): number {
+    const N = this.N, base = type & 0x7fff;
+    const w = this.writeIdx;
+    let r = this.#r, total = 0, count = 0;
+    const parts: Array<[number, number]> = [];
+    for (;;) {
+      const avail = u32(w - r);
+      if (avail === 0) return -1; // not all fragments published (never for a shmkit producer)
+      let p = r & (N - 1);
+      let size = this.dv.getUint16(p * 64, true);
+      if (size === 0) {
+        if (p === 0 || avail < N - p) { this.corrupt = this.corruptError('invalid wrap marker', r); return -1; }
+        r = u32(r + N - p); continue;
+      }
+      const t = this.dv.getUint16(p * 64 + 2, true);
+      const b = blocks64(size);
+      if (size < 8 || b > avail || p + b > N) { this.corrupt = this.corruptError('record overruns write_idx or the ring end', r); return -1; }
+      if ((t & 0x7fff) !== base) { this.corrupt = new TcpshmError('ERR_TCPSHM_BAD_FRAME', `fragment of type ${t & 0x7fff} inside a message of type ${base}`); return -1; }
+      total += size - HEADER; count++;
+      if (total > this.largeMaxSize) { this.corrupt = new TcpshmError('ERR_TCPSHM_FRAME_TOO_LARGE', `large message exceeds largeMessages.maxSize ${this.largeMaxSize}`); return -1; }
+      parts.push([p * 64 + HEADER, size - HEADER]);
+      r = u32(r + b);
+      if ((t & 0x8000) === 0) break;
+      void p0; size = 0;
+    }
+    const whole = new Uint8Array(total);
+    let at = 0;
+    for (const [off, n] of parts) { whole.set(this.bytes.subarray(off, off + n), at); at += n; }
+    this.frontWhole = whole;
+    this.frontType = base; this.frontLength = total;
+    this.#blocks = u32(r - this.#r);
+    return parts[0]![0];
   }
   pop(): void {
     if (this.#blocks === 0 && this.frontAt() < 0) throw new TcpshmError('ERR_TCPSHM_NOTHING_TO_POP', 'pop() with no front message');
     this.#r = u32(this.#r + this.#blocks);
-    this.#blocks = 0; this.frontType = -1; this.frontLength = 0;
+    this.#blocks = 0; this.frontType = -1; this.frontLength = 0; this.frontWhole = undefined;
     Atomics.store(this.ix, R_IDX, this.#r);
     if (this.peerCanPark && Atomics.load(this.ix, PPARK) === 1 && Atomics.compareExchange(this.ix, PPARK, 1, 2) === 1) {
       this.signalled = true; this.hooks.wake?.();
