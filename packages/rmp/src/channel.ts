@@ -496,6 +496,14 @@ export function repairSlot(core: ChannelCore, s: number): void {
   core.addReaders(READERS.slotReclaims, 1);
 }
 
+/** tryLock of a slot lock; a slot held by this very thread (another reader of ours) is 'busy'. */
+export function tryLockSlot(lock: RobustMutex): 'acquired' | 'recovered' | 'busy' {
+  try { return lock.tryLock(); } catch (e) {
+    if (isShmkitError(e, 'ERR_MUTEX_DEADLOCK')) return 'busy';
+    throw e;
+  }
+}
+
 /** Try every slot except `except` once; reclaim dead ones. Returns the number reclaimed. */
 export function sweepSlots(core: ChannelCore, except: number): number {
   let n = 0;
@@ -503,7 +511,7 @@ export function sweepSlots(core: ChannelCore, except: number): number {
     if (s === except) continue;
     const lock = RobustMutex.attach(core.readersSeg, core.slotBase(s) + SLOT.lock);
     let r: string;
-    try { r = lock.tryLock(); } catch { continue; }
+    try { r = tryLockSlot(lock); } catch { continue; }
     if (r === 'busy') continue;
     if (r === 'recovered') {
       repairSlot(core, s);

@@ -1,6 +1,6 @@
 import { threadId } from 'node:worker_threads';
 import { RobustMutex, WakeHandle } from '@shmkit/shm-core';
-import { repairSlot, sweepSlots, type ChannelCore, type NotifierKind } from './channel.js';
+import { repairSlot, sweepSlots, tryLockSlot, type ChannelCore, type NotifierKind } from './channel.js';
 import { rmpError } from './errors.js';
 import { BAD_FLAG, LEN_MASK, PAD_FLAG, READERS, SLOT, WAKE_KIND } from './layout.js';
 import { selfPidNs, selfStartTime } from './liveness.js';
@@ -105,7 +105,7 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
       if (round > 0) sleepSync(1);
       for (let s = 0; s < core.maxReaders; s++) {
         const l = RobustMutex.attach(core.readersSeg, core.slotBase(s) + SLOT.lock);
-        const r = l.tryLock();
+        const r = tryLockSlot(l);
         if (r === 'busy') continue;
         testPoint('rmp.slot.afterLock');
         if (r === 'recovered') repairSlot(core, s);
