@@ -307,9 +307,12 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
           if (diff >= 0x8000_0000) return fail();
           seq = nextSeq + diff;
         } else {
+          // nearest value to seqRef congruent to seq32; a later seq than seqRef only appears after a
+          // writer died between its commitSeq and freePos stores (a gap), so it is accepted and counted
           const delta = (s32 - (this.#seqRef >>> 0)) | 0;
           seq = this.#seqRef + delta;
-          if (delta > 0 || seq < 0) return fail();
+          if (seq < 0) return fail();
+          if (delta > 0 && !pad) this.#stats.seqGaps += delta;
         }
         if (this.#pendingLoss !== undefined) this.#lossKnown(seq);
         if (pad) {

@@ -234,6 +234,13 @@ export class RmpWriter implements Disposable {
       readerAlive: alive, sameThread: pid === process.pid && tid === threadId };
   }
 
+  #readerDead(slot: number): boolean {
+    const c = this.#c;
+    const pid = Atomics.load(c.ri32, c.slotI32(slot, SLOT.pid)) >>> 0;
+    const st = Atomics.load(c.rib, (c.slotBase(slot) + SLOT.startTime) >> 3);
+    return processLiveness(pid, st) === 'dead';
+  }
+
   /** Did the blocking reader move enough (or go away) since detection? Lock-free. */
   #progress(slot: number, inc: number, need: number): boolean {
     const c = this.#c;
@@ -283,12 +290,18 @@ export class RmpWriter implements Disposable {
           let ok = false, sleep = 0.05;
           const spinEnd = w0 + 0.02;
           while (performance.now() < spinEnd) { if (this.#progress(slot, inc, need)) { ok = true; break; } }
+          let lastAlive = performance.now();
           while (!ok) {
             const now = performance.now();
             if (now - start >= budget) break;
             yield { kind: 'sleep', ms: Math.min(sleep, budget - (now - start)) };
             sleep = Math.min(sleep * 2, 1);
             ok = this.#progress(slot, inc, need);
+            // a reader that dies while we wait: re-detect at once (it is then skipped as dead)
+            if (!ok && info.readerAlive === true && performance.now() - lastAlive >= 1) {
+              lastAlive = performance.now();
+              if (this.#readerDead(slot)) ok = true;
+            }
           }
           this.#stats.waitedMs += performance.now() - w0;
           if (!ok) timeout();
