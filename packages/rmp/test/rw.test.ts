@@ -392,7 +392,7 @@ describe('errors and lifecycle', () => {
     expect(ch.isCreator).toBe(true);
     const o = await RmpChannel.open(name);
     expect(o.isCreator).toBe(false);
-    await expect(RmpChannel.open(name, { ringSize: 2048 })).rejects.toSatisfy((e) => isShmkitError(e, 'ERR_LAYOUT_MISMATCH') && (e as { details: { field: string } }).details.field === 'ringSize');
+    await expect(RmpChannel.open(name, { ringSize: 2048 })).rejects.toSatisfy((e) => isShmkitError(e, 'ERR_LAYOUT_MISMATCH') && e.details.field === 'ringSize');
     const r = o.createReader();
     const w = ch.createWriter();
     w.write(new Uint8Array(1016)); // ends exactly at the last ring byte
