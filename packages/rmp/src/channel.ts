@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { isShmkitError, objectName, RobustMutex, Segment, validateName, WakeHandle, type PackageToken } from '@shmkit/shm-core';
 import { rmpError } from './errors.js';
 import {
@@ -179,6 +179,10 @@ export class ChannelCore {
     const kind = (wakeId >>> 12) & 0xf;
     if ((wakeId & 0xfff) !== slot || kind !== 1) return null; // kind 2 (udp) not implemented; 0 = futex-only
     const c = this.#signallers.get(slot);
+    if (c && c.wakeId === wakeId && c.h.fd >= 0) return c.h;
+    // (re)opening by path: only ever into a FIFO (a regular file put in its place is never written)
+    const path = `/dev/shm${objectName(this.pkg, this.name, `wake-${slot}`)}`;
+    try { if (!lstatSync(path).isFIFO()) return null; } catch { return null; }
     if (c && c.wakeId === wakeId) return c.h;
     c?.h.close();
     const h = WakeHandle.fifoSignaller(this.pkg, this.name, `wake-${slot}`);
