@@ -186,7 +186,7 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
     const est = d(c.freePos(), this.#vpos);
     this.#last = { reason, lostBytes: clampNum(est), lostMessages: undefined, firstLostSeq: this.#vseq >= 0 ? this.#vseq : undefined, resynced: false };
   }
-  #doResync(): OverrunInfo {
+  #doResync(fire = true): OverrunInfo {
     const wasExpired = this.#expired;
     const from = wasExpired ? this.#lostAt : this.#vpos;
     this.#activate();
@@ -194,9 +194,19 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
     if (!wasExpired) { const info = { reason: 'skipped' as const, lostBytes: bytes, lostMessages: undefined, firstLostSeq: undefined, resynced: true }; return info; }
     this.#stats.lostBytes += bytes;
     const fls = this.#firstLostSeq >= 0 ? this.#firstLostSeq : undefined;
-    this.#pendingLoss = { info: { reason: this.#lostReason, lostBytes: bytes, firstLostSeq: fls }, fired: false };
-    const info: OverrunInfo = { reason: this.#lostReason, lostBytes: bytes, lostMessages: undefined, firstLostSeq: fls, resynced: true };
+    this.#pendingLoss = { info: { reason: this.#lostReason, lostBytes: bytes, firstLostSeq: fls }, fired: !fire };
+    let info: OverrunInfo = { reason: this.#lostReason, lostBytes: bytes, lostMessages: undefined, firstLostSeq: fls, resynced: true };
     this.#last = info;
+    // quiescent stream end (no writer reserved past it): commitSeq is exactly the next record's seq,
+    // so the lost message count is known now
+    const c = this.#c;
+    if (c.reserveEnd() === this.#pos && c.freePos() === this.#pos) {
+      const exactNext = this.#seqRef;
+      if (c.commitSeq() === BigInt(exactNext) && c.reserveEnd() === this.#pos && c.freePos() === this.#pos) {
+        this.#lossKnown(exactNext);
+        info = this.#last;
+      }
+    }
     return info;
   }
   /** The first record after a resync is read: the lost message count is now exact. */
@@ -224,9 +234,7 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
   resync(): OverrunInfo {
     if (this.#closed) throw rmpError('ERR_CLOSED', 'reader closed');
     if (!this.#active) throw rmpError('ERR_RMP_INACTIVE', `reader in slot ${this.slot} is deactivated`);
-    const info = this.#doResync();
-    if (info.reason !== 'skipped' && this.#pendingLoss) this.#pendingLoss.fired = true; // the caller got the info
-    return info;
+    return this.#doResync(false); // the caller gets the info: onOverrun is not called
   }
 
   // ---- drain (5.6) ----

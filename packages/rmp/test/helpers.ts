@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { uniqueName } from '@shmkit/testkit';
+import { readFileSync } from 'node:fs';
+import { uniqueName, until, type Child } from '@shmkit/testkit';
 import { RmpChannel, type RmpCreateOptions } from '../src/index.js';
 import { RING } from '../src/layout.js';
 
@@ -32,4 +33,11 @@ export function collect(r: { drain(s: (p: Uint8Array, seq: number) => void, max?
   const out: Array<{ seq: number; payload: Uint8Array }> = [];
   r.drain((p, seq) => out.push({ seq, payload: p.slice() }), max);
   return out;
+}
+
+/** SIGCONT a child paused at a test point, once it has really stopped (its SIGSTOP is self-sent). */
+export async function resume(k: Child): Promise<void> {
+  const state = () => { try { const st = readFileSync(`/proc/${k.proc.pid}/stat`, 'utf8'); return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3); } catch { return '?'; } };
+  await until(() => state() === 'T' || state() === 't', 10_000, 'child stopped');
+  k.kill('SIGCONT');
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { killAll, leftovers, spawnFixture, uniqueName, until, type Child } from '@shmkit/testkit';
 import { isShmkitError, RmpChannel } from '../src/index.js';
-import { channelId, cleanup, collect, fixture, fresh, pattern, track } from './helpers.js';
+import { channelId, cleanup, collect, fixture, fresh, pattern, resume, track } from './helpers.js';
 
 afterEach(() => { killAll(); cleanup(); });
 const tp = (point: string, action: 'kill' | 'pause' = 'kill', skip = 0) =>
@@ -51,7 +51,7 @@ describe('lifecycle across processes', () => {
     expect(() => RmpChannel.create(name)).toThrow(expect.objectContaining({ code: 'ERR_EXISTS' }));
     expect(() => RmpChannel.openSync(name)).toThrow(expect.objectContaining({ code: 'ERR_NOT_FOUND', details: expect.objectContaining({ reason: 'creating' }) }));
     const opening = RmpChannel.open(name, { waitInitMs: 20_000 });
-    setTimeout(() => k.kill('SIGCONT'), 20);
+    setTimeout(() => void resume(k), 20);
     const ch = await opening;
     expect(ch.isCreator).toBe(false);
     expect(await line(k, 'created')).toMatch(/^created true /);
@@ -123,7 +123,7 @@ describe('crashes and torn reads across processes', () => {
     const got = collect(r);
     expect(got.length).toBe(0);
     expect(r.lastOverrun?.reason).toBe('lapped');
-    k.kill('SIGCONT');
+    await resume(k);
     await line(k, 'done');
     expect(await k.exited).toBe(0);
     r.resync();
