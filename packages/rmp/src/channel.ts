@@ -9,6 +9,7 @@ import {
 import { processLiveness } from './liveness.js';
 import { testPoint } from './testpoints.js';
 import { ringParked } from './wait.js';
+import { udpSend } from './udp.js';
 import { RmpWriter, type RmpWriterOptions } from './writer.js';
 import { RmpReader, type RmpReaderOptions } from './reader.js';
 
@@ -128,6 +129,7 @@ export class ChannelCore {
   readonly #signallers = new Map<number, { wakeId: number; h: WakeHandle }>();
   /** Test instrumentation: full backpressure scans done through this handle. */
   scans = 0;
+  #udpNeeded = false;
   lockCalls = 0;
   readonly #ringResolve = (slot: number, wakeId: number): WakeHandle | null => this.#signaller(slot, wakeId);
 
@@ -171,13 +173,16 @@ export class ChannelCore {
 
   /** Ring every parked reader's doorbell; returns signals sent (counted in `notifications`). */
   ringReaders(): number {
-    const n = ringParked(this.readersSeg, this.ri32, READERS.parked >> 2, SLOTS_OFFSET + SLOT.doorbell, SLOT_STRIDE, this.scanCount(), this.#ringResolve);
+    let n = ringParked(this.readersSeg, this.ri32, READERS.parked >> 2, SLOTS_OFFSET + SLOT.doorbell, SLOT_STRIDE, this.scanCount(), this.#ringResolve);
+    if (this.#udpNeeded) { this.#udpNeeded = false; udpSend(this.udpGroup, this.udpPort); n++; }
     if (n > 0) this.addRing(RING.notifications, n);
     return n;
   }
   #signaller(slot: number, wakeId: number): WakeHandle | null {
     const kind = (wakeId >>> 12) & 0xf;
-    if ((wakeId & 0xfff) !== slot || kind !== 1) return null; // kind 2 (udp) not implemented; 0 = futex-only
+    if ((wakeId & 0xfff) !== slot) return null;
+    if (kind === 2) { this.#udpNeeded = true; return null; } // one datagram wakes every UDP reader
+    if (kind !== 1) return null; // 0: futex-only reader (woken by ringParked itself); unknown: no signal
     const c = this.#signallers.get(slot);
     if (c && c.wakeId === wakeId && c.h.fd >= 0) return c.h;
     // (re)opening by path: only ever into a FIFO (a regular file put in its place is never written)

@@ -5,6 +5,7 @@ import { rmpError } from './errors.js';
 import { BAD_FLAG, LEN_MASK, PAD_FLAG, READERS, SLOT, WAKE_KIND } from './layout.js';
 import { selfPidNs, selfStartTime } from './liveness.js';
 import { testPoint } from './testpoints.js';
+import { udpRegister } from './udp.js';
 import { ReaderWaiter, resolveWait, sleepSync, type WaitConfig, type WaitMode, type WaitStats } from './wait.js';
 
 export interface RmpReaderOptions {
@@ -79,13 +80,13 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
   /** An overrun whose lost message count is not known yet (set at resync). */
   #pendingLoss: { info: { reason: 'lapped' | 'corrupt'; lostBytes: number; firstLostSeq: number | undefined }; fired: boolean } | undefined;
   #listening = false;
+  #udpOff: (() => void) | undefined;
 
   constructor(core: ChannelCore, opts: RmpReaderOptions, onClose: () => void) {
     if (opts === null || typeof opts !== 'object') throw rmpError('ERR_INVALID_ARGUMENT', 'reader options must be an object');
     this.#c = core; this.#onClose = onClose;
     const notifier = opts.notifier ?? core.defaultNotifier;
     if (notifier !== 'fd' && notifier !== 'none' && notifier !== 'udp-multicast') throw rmpError('ERR_INVALID_ARGUMENT', `notifier must be fd, udp-multicast or none, got ${String(notifier)}`);
-    if (notifier === 'udp-multicast') throw rmpError('ERR_INVALID_ARGUMENT', "notifier 'udp-multicast' is not implemented yet; use 'fd' or 'none'", { notifier });
     const cfg = resolveWait(opts.wait);
     const lag = opts.publishLagBytes ?? core.S / 4;
     if (typeof lag !== 'number' || !Number.isInteger(lag) || lag < 0) throw rmpError('ERR_INVALID_ARGUMENT', 'publishLagBytes must be an integer >= 0');
@@ -127,14 +128,23 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
       Atomics.store(ri, core.slotI32(slot, SLOT.pidNs), selfPidNs() | 0);
       Atomics.store(core.rib, (core.slotBase(slot) + SLOT.startTime) >> 3, selfStartTime());
       Atomics.store(core.rib, (core.slotBase(slot) + SLOT.expiredCount) >> 3, 0n);
-      const wakeKind = notifier === 'fd' ? WAKE_KIND.fifo : WAKE_KIND.none;
+      const wakeKind = notifier === 'fd' ? WAKE_KIND.fifo : notifier === 'udp-multicast' ? WAKE_KIND.udp : WAKE_KIND.none;
       Atomics.store(ri, core.slotI32(slot, SLOT.wakeKind), wakeKind);
-      this.#wake = notifier === 'fd' ? WakeHandle.createFifo(core.pkg, core.name, `wake-${slot}`, { mode: core.mode }) : undefined;
+      if (notifier === 'fd') this.#wake = WakeHandle.createFifo(core.pkg, core.name, `wake-${slot}`, { mode: core.mode });
+      else if (notifier === 'udp-multicast') {
+        const wake = WakeHandle.eventfd();
+        this.#wake = wake;
+        this.#udpOff = udpRegister(core.udpGroup, core.udpPort, wake);
+      } else this.#wake = undefined;
       const stats = this.#stats as unknown as WaitStats;
       this.#waiter = new ReaderWaiter(core.readersSeg, core.slotBase(slot) + SLOT.doorbell, READERS.parked, this.#wake, cfg, poll, stats);
       this.#waiter.claim((((inc & 0xffff) << 16) | (wakeKind << 12) | slot) >>> 0);
       sweepSlots(core, slot);
-    } catch (e) { try { lock.unlock(); } catch { /* already failing */ } throw e; }
+    } catch (e) {
+      this.#udpOff?.(); this.#wake?.close();
+      try { lock.unlock(); } catch { /* already failing */ }
+      throw e;
+    }
     this.#posIdx = (core.slotBase(slot) + SLOT.position) >> 3;
     this.#activate();
   }
@@ -463,6 +473,7 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
     if (this.#active) { this.#active = false; Atomics.store(this.#c.ri32, this.#c.slotI32(this.slot, SLOT.isActive), 0); this.#c.bumpEpoch(); }
     this.#closed = true;
     this.#waiter.close();
+    this.#udpOff?.();
     this.#wake?.close();
     try { this.#lock.unlock(); } catch { /* segment already gone */ }
     this.#onClose();
