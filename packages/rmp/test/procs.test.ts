@@ -260,3 +260,29 @@ describe('leaks', () => {
     expect(leftovers(process.env.SHMKIT_TEST_RUNTAG ?? 'tk000000').filter((f) => f.includes('rmp'))).toEqual([]);
   });
 });
+
+describe('introspector (66)', () => {
+  it('inspect lists both segments and the readers table; an abandoned write is warned about; counters are monotonic', async () => {
+    const { introspector } = await import('../src/introspect.js');
+    const { name, ch } = fresh('intro66', { ringSize: 64 });
+    const r = ch.createReader();
+    const w = ch.createWriter({ backpressure: { policy: 'overwrite' } });
+    w.write(new Uint8Array(8));
+    const ref = { package: 'rmp' as const, name };
+    const a = await introspector.inspect(ref, { raw: false });
+    expect(a.warnings).toEqual([]);
+    expect(a.summary).toMatchObject({ ringSize: 64, messages: 1n, activeReaders: 1, maxReaders: 3 });
+    expect(a.sections[0]!.rows![0]).toMatchObject({ slot: r.slot, pid: process.pid, alive: 'alive', active: true });
+    expect(introspector.partPattern.test('wake-2') && introspector.partPattern.test('ring') && !introspector.partPattern.test('x')).toBe(true);
+    const counters = introspector.openCounters(ref)!;
+    const m1 = counters.read().messages!;
+    const k = spawnFixture(fixture('oneshot.ts'), [name, 'write24'], tp('rmp.write.midCopy'));
+    expect(await k.exited).toBe('SIGKILL');
+    const b = await introspector.inspect(ref, { raw: false });
+    expect(b.warnings.some((x) => x.startsWith('abandoned write'))).toBe(true);
+    w.write(new Uint8Array(8));
+    expect(counters.read().messages!).toBeGreaterThan(m1);
+    counters.close();
+    ch.close();
+  });
+});
