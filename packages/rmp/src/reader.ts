@@ -438,7 +438,12 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
           if (ac.signal.aborted) break;
           await this.waitForData({ signal: ac.signal });
         }
-      } catch { /* aborted or closed: the pump ends */ } finally { stop(); }
+      } catch (e) {
+        // aborted or closed: the pump just ends; anything else (a throwing sink) surfaces as an
+        // unhandled rejection, like any throwing event callback
+        const code = (e as { code?: string }).code;
+        if (code !== 'ERR_ABORTED' && code !== 'ERR_CLOSED' && code !== 'ERR_RMP_INACTIVE') throw e;
+      } finally { stop(); }
     })();
     if (opts.signal?.aborted) ac.abort();
     return { close: () => ac.abort() };

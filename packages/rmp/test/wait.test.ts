@@ -141,6 +141,13 @@ describe('notification and waiting', () => {
     await p;
     expect(readFileSync(path).length).toBe(0);
     rmSync(path, { force: true });
+    // a dead parked reader's FIFO: the ring's signal returns false, no exception, no SIGPIPE
+    const k = spawnFixture(fixture('slot.ts'), [name, 'both', 'park']);
+    await k.waitLine((l) => l.startsWith('ready'));
+    await until(() => ch.stats().parked >= 1 && ch.stats().readers.some((x) => x.pid === k.proc.pid && x.doorbell === 'parked-fd'), 10_000, 'child parked');
+    k.kill(); await k.exited;
+    expect(w.notifyReaders()).toBe(0);
+    w.write(Uint8Array.of(2));
     ch.close();
   });
 });
