@@ -20,7 +20,7 @@ export interface RmpCounterSnapshot {
 
 interface Mapped { ring: Segment; readers: Segment; close(): void }
 function mapBoth(ref: RmpInstanceRef): Mapped {
-  const pkg = ref.package ?? 'rmp';
+  const pkg = ref.package;
   const ring = Segment.open({ package: pkg, name: ref.name, part: 'ring', kind: KIND_RING, layoutMajor: LAYOUT_MAJOR, readonly: true });
   try {
     const readers = Segment.open({ package: pkg, name: ref.name, part: 'readers', kind: KIND_READERS, layoutMajor: LAYOUT_MAJOR, readonly: true });
@@ -56,8 +56,10 @@ function snapshot(m: Mapped) {
     parked: Atomics.load(rd, READERS.parked >> 2), expiredReads: Atomics.load(rdb, READERS.expiredReads >> 3) };
 }
 
-export const introspector = {
-  package: 'rmp' as PackageToken,
+/** An introspector for rmp channels named under `pkg` (layered packages: `topic`). */
+export function makeIntrospector(pkg: PackageToken) {
+  return {
+  package: pkg,
   partPattern: /^(ring|readers|wake-\d+)$/,
   async inspect(ref: RmpInstanceRef, _opts: { raw: boolean } = { raw: false }): Promise<RmpInspectResult> {
     const m = mapBoth(ref);
@@ -92,4 +94,7 @@ export const introspector = {
       close() { m.close(); },
     };
   },
-};
+  };
+}
+
+export const introspector = makeIntrospector('rmp');
