@@ -247,6 +247,14 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
     return this.#doResync(false); // the caller gets the info: onOverrun is not called
   }
 
+  /** Scratch views by length, cached for the first 256 lengths seen (no allocation per message). */
+  readonly #views = new Map<number, Uint8Array>();
+  #view(len: number): Uint8Array {
+    let v = this.#views.get(len);
+    if (v === undefined) { v = this.#scratch.subarray(0, len); if (this.#views.size < 256) this.#views.set(len, v); }
+    return v;
+  }
+
   // ---- drain (5.6) ----
   /** Deliver available messages (copy, validate, deliver). `payload` is a reader-owned scratch copy
    *  valid only during the call (overwritten by the next message). Returns how many were delivered. */
@@ -347,7 +355,8 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
           testPoint('rmp.drain.afterCopy');
           if (value === SKIP) { off += rec; nextSeq = seq + 1; this.#stats.skipped++; continue; }
         } else {
-          if (len > 0) this.#scratch.set(ring.subarray(at, at + len));
+          if (len > 64) this.#scratch.set(ring.subarray(at, at + len));
+          else { const sc = this.#scratch; for (let j = 0; j < len; j++) sc[j] = ring[at + j]!; }
           testPoint('rmp.drain.afterCopy');
         }
         if (!validated()) return fail();
@@ -360,7 +369,7 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
           Atomics.store(c.rib, this.#posIdx, vp); this.#published = vp; pubOff = voff;
         }
         if (handler !== undefined) { const meta = this.#meta; meta.seq = seq; meta.length = len; handler.commit(value, meta); }
-        else sink!(this.#scratch.subarray(0, len), seq);
+        else sink!(this.#view(len), seq);
       }
       if (voff < off) {
         if (!validated()) return fail();
