@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { endianness } from 'node:os';
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { isShmkitError, objectName, RobustMutex, Segment, validateName, WakeHandle, type PackageToken } from '@shmkit/shm-core';
 import { rmpError } from './errors.js';
@@ -63,6 +64,13 @@ const DEFAULT_RING = 4 * 1024 * 1024;
 const DEFAULT_READERS = 32;
 const DEFAULT_GROUP = '239.255.77.1';
 const DEFAULT_PORT = 37701;
+
+/** rmp needs Linux (robust process-shared mutexes, /dev/shm) on a little-endian host. */
+function checkPlatform(): void {
+  if (process.platform !== 'linux' || endianness() !== 'LE') {
+    throw rmpError('ERR_UNSUPPORTED_PLATFORM', `rmp needs Linux on a little-endian host (this is ${process.platform}, ${endianness()})`, { platform: process.platform, arch: process.arch });
+  }
+}
 
 function isPow2(n: number): boolean { return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0; }
 function checkInt(v: unknown, lo: number, hi: number, what: string): number {
@@ -218,6 +226,7 @@ export class RmpChannel implements Disposable {
   /** Create both segments exclusively (sync). ERR_EXISTS if the channel exists. */
   static create(name: string, opts: RmpCreateOptions & RmpInternalOptions = {}): RmpChannel {
     const pkg = opts.package ?? 'rmp';
+    checkPlatform();
     validateName(name);
     if ((opts as RmpOpenOptions).role !== undefined && (opts as RmpOpenOptions).role !== 'both') throw rmpError('ERR_INVALID_ARGUMENT', 'a role "reader" process cannot create a channel');
     const r = resolveCreate(opts);
@@ -288,6 +297,7 @@ export class RmpChannel implements Disposable {
   /** Open without waiting: ERR_NOT_FOUND at once while the channel is absent or still being created. */
   static openSync(name: string, opts: RmpOpenOptions & RmpInternalOptions = {}): RmpChannel {
     const pkg = opts.package ?? 'rmp';
+    checkPlatform();
     validateName(name);
     const role = opts.role ?? 'both';
     if (role !== 'both' && role !== 'reader') throw rmpError('ERR_INVALID_ARGUMENT', `role must be both or reader, got ${String(role)}`);

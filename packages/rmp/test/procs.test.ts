@@ -286,3 +286,26 @@ describe('introspector (66)', () => {
     ch.close();
   });
 });
+
+describe('writer mutex (63)', () => {
+  it('tryLock free → acquired; held by a live child → busy; holder SIGKILLed → recovered; relock → ERR_MUTEX_DEADLOCK', async () => {
+    const { name, ch } = fresh('mutex63');
+    const lock = ch._core.writerLock!;
+    expect(lock.tryLock()).toBe('acquired');
+    expect(() => lock.tryLock()).toThrow(expect.objectContaining({ code: 'ERR_MUTEX_DEADLOCK' }));
+    const w = ch.createWriter();
+    expect(() => w.write(Uint8Array.of(1))).toThrow(expect.objectContaining({ code: 'ERR_MUTEX_DEADLOCK' }));
+    lock.unlock();
+    const k = spawnFixture(fixture('oneshot.ts'), [name, 'write1'], tp('rmp.write.afterLock', 'pause'));
+    await k.waitLine((l) => l.startsWith('TESTPOINT'));
+    expect(lock.tryLock()).toBe('busy');
+    k.kill(); await k.exited;
+    let r: string = 'busy';
+    const end = Date.now() + 100;
+    while (r === 'busy' && Date.now() < end) r = lock.tryLock();
+    expect(r).toBe('recovered');
+    lock.unlock();
+    expect(w.write(Uint8Array.of(2))).toBe(0);
+    ch.close();
+  });
+});
