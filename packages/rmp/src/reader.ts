@@ -451,7 +451,7 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
         // aborted or closed: the pump just ends; anything else (a throwing sink) surfaces as an
         // unhandled rejection, like any throwing event callback
         const code = (e as { code?: string }).code;
-        if (code !== 'ERR_ABORTED' && code !== 'ERR_CLOSED' && code !== 'ERR_RMP_INACTIVE') throw e;
+        if (!this.#closed && code !== 'ERR_ABORTED' && code !== 'ERR_CLOSED' && code !== 'ERR_RMP_INACTIVE') throw e;
       } finally { stop(); }
     })();
     if (opts.signal?.aborted) ac.abort();

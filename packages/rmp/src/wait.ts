@@ -80,7 +80,7 @@ export class ReaderWaiter {
   claim(wakeId: number): void { this.#bell.claim(wakeId); }
 
   #inc(): void { Atomics.add(this.#parked, this.#parkedIndex, 1); }
-  #dec(): void { decrementParked(this.#parked, this.#parkedIndex); }
+  #dec(): void { if (!this.#seg.closed) decrementParked(this.#parked, this.#parkedIndex); }
 
   /** Async wait in `mode`; true when ready() held, false on timeout. */
   async wait(ready: () => boolean, opts: { mode?: WaitMode; signal?: AbortSignal; timeoutMs?: number; beforePark?: () => void } = {}): Promise<boolean> {
@@ -123,6 +123,8 @@ export class ReaderWaiter {
       if (ok) this.stats.wakeups++;
       return ok;
     } catch (e) {
+      // the segment was closed under a pending wait: its views are detached
+      if (this.#seg.closed || this.#closed) throw rmpError('ERR_CLOSED', 'reader closed while waiting', undefined, e);
       if ((e as { code?: string }).code === 'ERR_ABORTED') throw rmpError('ERR_ABORTED', 'wait aborted', undefined, opts.signal?.reason);
       if ((e as { code?: string }).code === 'ERR_CLOSED') throw rmpError('ERR_CLOSED', 'reader closed while waiting');
       throw e;

@@ -246,7 +246,9 @@ export class RmpWriter implements Disposable {
     const c = this.#c;
     if (Atomics.load(c.ri32, c.slotI32(slot, SLOT.incarnation)) !== inc) return true;
     if (Atomics.load(c.ri32, c.slotI32(slot, SLOT.isActive)) !== 1) return true;
-    return d(c.freePos() + BigInt(need), c.slotPos(slot)) <= BigInt(c.S);
+    const F = c.freePos(), p = c.slotPos(slot), S = BigInt(c.S);
+    if (d(max64(c.reserveEnd(), F), p) > S) return true; // lapped by another writer meanwhile: re-detect
+    return d(F + BigInt(need), p) <= S;
   }
 
   /**

@@ -309,3 +309,27 @@ describe('writer mutex (63)', () => {
     ch.close();
   });
 });
+
+describe('batches (34)', () => {
+  it('writeManyAsync keeps its order when it waits and another writer process interleaves', async () => {
+    const { name, ch } = fresh('batch34');
+    const r = ch.createReader();
+    const got: Array<[number, number]> = [];
+    const pump = r.listen((p) => got.push([p.length, p.length >= 4 ? new DataView(p.buffer, p.byteOffset, 4).getUint32(0, true) : -1]));
+    const w = ch.createWriter({ backpressure: { policy: 'wait', timeoutMs: 10_000, onTimeout: 'throw' } });
+    const k = spawnFixture(fixture('burst.ts'), [name, '50', '40', 'nopad', 'wait']);
+    await k.waitLine((l) => l === 'ready');
+    const batch = Array.from({ length: 200 }, (_, i) => { const p = new Uint8Array(24); new DataView(p.buffer).setUint32(0, i, true); return p; });
+    expect(await w.writeManyAsync(batch)).toBe(200);
+    await k.exited;
+    await until(() => got.length === 250, 20_000, 'all delivered');
+    pump.close();
+    const mine = got.filter(([len]) => len === 24).map(([, i]) => i);
+    expect(mine).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    const theirs = got.filter(([len]) => len === 40).map(([, i]) => i);
+    expect(theirs).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(r.stats.overruns).toBe(0);
+    expect(w.stats.waits).toBeGreaterThan(0);
+    ch.close();
+  });
+});

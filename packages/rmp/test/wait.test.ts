@@ -115,6 +115,7 @@ describe('notification and waiting', () => {
   it('62: no use, no cost: a writer and an idle reader add no libuv handle or timer', async () => {
     const { ch } = fresh('cost62');
     const count = () => process.getActiveResourcesInfo().filter((x) => x !== 'TTYWrap').length;
+    await until(() => process.getActiveResourcesInfo().every((x) => x !== 'ProcessWrap' && x !== 'PipeWrap'), 10_000, 'earlier children gone');
     const base = count();
     const w = ch.createWriter();
     const r = ch.createReader();
@@ -125,7 +126,8 @@ describe('notification and waiting', () => {
     setTimeout(() => w.write(Uint8Array.of(2)), 2);
     await p;
     await new Promise((res) => setImmediate(res));
-    expect(count()).toBe(base);
+    // other tests' children may still be closing their pipes: nothing may be added, some may go
+    expect(count()).toBeLessThanOrEqual(base);
     ch.close();
   });
   it('59: a wake FIFO replaced by a regular file is never written into', async () => {
