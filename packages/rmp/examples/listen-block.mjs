@@ -1,0 +1,10 @@
+import { RmpChannel } from '@shmkit/rmp';
+const ch = await RmpChannel.openOrCreate('events');
+const reader = ch.createReader({ wait: { mode: 'block' } });
+const ac = new AbortController();
+let got = 0;
+reader.listen(() => { if (++got === 1000) ac.abort(); }, { signal: ac.signal });
+const w = ch.createWriter();
+w.writeMany(Array.from({ length: 1000 }, (_, i) => Uint8Array.of(i & 255)));
+await new Promise((r) => ac.signal.addEventListener('abort', r));
+ch.close(); RmpChannel.unlink('events');

@@ -1,0 +1,501 @@
+import { threadId } from 'node:worker_threads';
+import { isShmkitError } from '@shmkit/shm-core';
+import type { ChannelCore } from './channel.js';
+import { rmpError } from './errors.js';
+import { PAD_FLAG, RING, SLOT } from './layout.js';
+import { processLiveness, selfPidNs } from './liveness.js';
+import { testPoint, testPointsEnabled } from './testpoints.js';
+import { sleepSync } from './wait.js';
+
+export interface BackpressureInfo {
+  readonly slot: number;
+  readonly readerPid: number;
+  readonly readerPosition: bigint;
+  readonly freePos: bigint;
+  readonly needBytes: number;
+  readonly lagBytes: number;
+  readonly attempt: number;
+  readonly waitedMs: number;
+  readonly readerAlive: boolean | undefined;
+  readonly sameThread: boolean;
+}
+export type BackpressureDecision = 'overwrite' | 'fail' | { retryAfterMs: number };
+export type BackpressurePolicy =
+  | { policy: 'overwrite' }
+  | { policy: 'wait'; timeoutMs?: number; onTimeout?: 'overwrite' | 'throw' }
+  | { policy: 'custom';
+      decide: (info: BackpressureInfo) => BackpressureDecision | Promise<BackpressureDecision>;
+      maxWaitMs?: number; onTimeout?: 'overwrite' | 'throw' };
+
+export interface RmpWriterOptions {
+  /** Default { policy: 'wait', timeoutMs: 10, onTimeout: 'overwrite' }. */
+  backpressure?: BackpressurePolicy;
+  /** Longest wait for the writer mutex; then ERR_TIMEOUT {what: 'writer-lock'}. Default 2000. */
+  lockTimeoutMs?: number;
+  /** Ring the doorbells of parked readers at the end of every write call. Default true. */
+  notify?: boolean;
+}
+export interface RmpWriterStats {
+  messages: number; bytes: number; backpressureEvents: number; waits: number;
+  waitedMs: number; overwrites: number; waitTimeouts: number; deadReaderSkips: number;
+  lockRecoveries: number; signals: number;
+}
+
+type Fill = (ring: Uint8Array, offset: number) => void;
+const BLOCKED = -1;
+const U32 = 0xffff_ffffn;
+
+/** What the policy loop asks its driver to do (sync: block the thread; async: await). */
+type Step = { kind: 'sleep'; ms: number } | { kind: 'decide'; info: BackpressureInfo } | { kind: 'lock' };
+
+function d(a: bigint, b: bigint): bigint { return BigInt.asIntN(64, a - b); }
+function max64(a: bigint, b: bigint): bigint { return d(a, b) >= 0n ? a : b; }
+
+/** Appends messages to the channel's ring under the robust writer mutex. */
+export class RmpWriter implements Disposable {
+  readonly #c: ChannelCore;
+  readonly #policy: BackpressurePolicy;
+  readonly #lockTimeoutMs: number;
+  readonly #notify: boolean;
+  readonly #onClose: () => void;
+  readonly #stats: RmpWriterStats = { messages: 0, bytes: 0, backpressureEvents: 0, waits: 0, waitedMs: 0, overwrites: 0, waitTimeouts: 0, deadReaderSkips: 0, lockRecoveries: 0, signals: 0 };
+  /** Horizon cache (spec 5.4). */
+  #cacheValid = false;
+  #cacheEpoch = 0;
+  #cacheMin = 0n;
+  /** Dead readers this writer no longer waits for: slot -> incarnation. */
+  readonly #ignore = new Map<number, number>();
+  #blockSlot = -1;
+  #blockPos = 0n;
+  #closed = false;
+
+  constructor(core: ChannelCore, opts: RmpWriterOptions, onClose: () => void) {
+    if (opts === null || typeof opts !== 'object') throw rmpError('ERR_INVALID_ARGUMENT', 'writer options must be an object');
+    this.#c = core; this.#onClose = onClose;
+    const p = opts.backpressure ?? { policy: 'wait' };
+    if (p === null || typeof p !== 'object' || !['overwrite', 'wait', 'custom'].includes((p as { policy: string }).policy)) throw rmpError('ERR_INVALID_ARGUMENT', 'backpressure.policy must be overwrite, wait or custom');
+    if (p.policy === 'custom' && typeof p.decide !== 'function') throw rmpError('ERR_INVALID_ARGUMENT', 'backpressure.decide must be a function');
+    if (p.policy !== 'overwrite') {
+      const t = p.policy === 'wait' ? p.timeoutMs : p.maxWaitMs;
+      if (t !== undefined && (typeof t !== 'number' || !(t >= 0))) throw rmpError('ERR_INVALID_ARGUMENT', 'backpressure timeout must be >= 0');
+      if (p.onTimeout !== undefined && p.onTimeout !== 'overwrite' && p.onTimeout !== 'throw') throw rmpError('ERR_INVALID_ARGUMENT', 'onTimeout must be overwrite or throw');
+    }
+    this.#policy = p;
+    const lt = opts.lockTimeoutMs ?? 2000;
+    if (typeof lt !== 'number' || !(lt >= 0)) throw rmpError('ERR_INVALID_ARGUMENT', 'lockTimeoutMs must be >= 0');
+    this.#lockTimeoutMs = lt;
+    this.#notify = opts.notify ?? true;
+  }
+
+  get stats(): Readonly<RmpWriterStats> { return this.#stats; }
+
+  #check(): void { if (this.#closed) throw rmpError('ERR_CLOSED', 'writer closed'); }
+  #validate(payload: Uint8Array): void {
+    this.#check();
+    if (!(payload instanceof Uint8Array)) throw rmpError('ERR_INVALID_ARGUMENT', 'payload must be a Uint8Array');
+    if (payload.length > this.#c.maxPayload) throw rmpError('ERR_MESSAGE_TOO_LARGE', `payload of ${payload.length} bytes exceeds maxPayload ${this.#c.maxPayload}`, { size: payload.length, max: this.#c.maxPayload });
+  }
+
+  // ---- lock ----
+  #afterLock(r: string): void {
+    this.#c.lockCalls++;
+    if (r === 'recovered') {
+      const c = this.#c;
+      c.addRing(RING.writerDeaths, 1);
+      const gap = d(c.reserveEnd(), c.freePos());
+      if (gap > 0n) c.addRing(RING.abandonedBytes, gap);
+      this.#stats.lockRecoveries++;
+      this.#cacheValid = false;
+    }
+    testPoint('rmp.write.afterLock');
+  }
+  #lockSync(): void {
+    const r = this.#c.writerLock!.lockTimeout(this.#lockTimeoutMs);
+    if (r === 'timeout') throw rmpError('ERR_TIMEOUT', `writer lock not acquired within ${this.#lockTimeoutMs} ms`, { what: 'writer-lock' });
+    this.#afterLock(r);
+  }
+  async #lockAsync(signal: AbortSignal | undefined): Promise<void> {
+    const end = performance.now() + this.#lockTimeoutMs;
+    const lock = this.#c.writerLock!;
+    for (;;) {
+      const r = lock.tryLock();
+      if (r !== 'busy') { this.#afterLock(r); return; }
+      if (signal?.aborted) throw rmpError('ERR_ABORTED', 'write aborted', undefined, signal.reason);
+      if (performance.now() >= end) throw rmpError('ERR_TIMEOUT', `writer lock not acquired within ${this.#lockTimeoutMs} ms`, { what: 'writer-lock' });
+      const t = lock.lockTimeout(1);
+      if (t !== 'timeout') { this.#afterLock(t); return; }
+      await new Promise((res) => setImmediate(res));
+    }
+  }
+  #unlock(): void { this.#c.writerLock!.unlock(); }
+
+  // ---- backpressure detection (5.4) ----
+  /** Slot of the reader that blocks a write ending at `E` (smallest position), or -1. */
+  #blocked(E: bigint): number {
+    const c = this.#c, S = BigInt(c.S);
+    const ep = c.activeEpoch();
+    if (this.#cacheValid && ep === this.#cacheEpoch && d(E, this.#cacheMin) <= S) return -1;
+    c.scans++;
+    const F = c.freePos();
+    const R = max64(c.reserveEnd(), F);
+    let minPos = F, worst = -1, worstPos = 0n;
+    const n = c.scanCount();
+    for (let s = 0; s < n; s++) {
+      if (Atomics.load(c.ri32, c.slotI32(s, SLOT.isActive)) !== 1) continue;
+      if (this.#ignore.size > 0) {
+        const inc = this.#ignore.get(s);
+        if (inc !== undefined) {
+          if (inc === Atomics.load(c.ri32, c.slotI32(s, SLOT.incarnation))) continue;
+          this.#ignore.delete(s);
+        }
+      }
+      const p = c.slotPos(s);
+      if (d(p, F) > 0n || d(R, p) > S) continue;
+      if (d(E, p) > S && (worst < 0 || d(p, worstPos) < 0n)) { worst = s; worstPos = p; }
+      if (d(p, minPos) < 0n) minPos = p;
+    }
+    this.#cacheValid = true; this.#cacheEpoch = ep; this.#cacheMin = minPos;
+    this.#blockSlot = worst; this.#blockPos = worstPos;
+    return worst;
+  }
+
+  // ---- one record (5.3), lock held ----
+  #writeRecord(len: number, payload: Uint8Array | undefined, fill: Fill | undefined, honour: boolean): number {
+    const c = this.#c, S = c.S, rb = c.rb;
+    let F = c.freePos();
+    let R = c.reserveEnd();
+    if (d(R, F) < 0n || (F & 7n) !== 0n || (R & 7n) !== 0n) {
+      const F2 = BigInt.asUintN(64, (F + 7n) & ~7n);
+      const R2 = max64(BigInt.asUintN(64, (R + 7n) & ~7n), F2);
+      c.addRing(RING.abandonedBytes, d(R2, F) > 0n ? d(R2, F) : 0n);
+      Atomics.store(rb, RING.freePos >> 3, F2); Atomics.store(rb, RING.reserveEnd >> 3, R2);
+      F = F2; R = R2; this.#cacheValid = false;
+    }
+    const need = 8 + ((len + 7) & ~7);
+    let i = Number(F & c.maskBig);
+    const r = S - i;
+    if (need > r) {
+      const padEnd = BigInt.asUintN(64, F + BigInt(r));
+      if (honour && this.#blocked(padEnd) >= 0) return BLOCKED;
+      Atomics.store(rb, RING.reserveEnd >> 3, max64(R, padEnd));
+      c.ring32[i >> 2] = (PAD_FLAG | (r - 8)) >>> 0;
+      c.ring32[(i >> 2) + 1] = Number(c.commitSeq() & U32);
+      Atomics.store(rb, RING.freePos >> 3, padEnd);
+      F = padEnd; i = 0;
+      testPoint('rmp.write.afterPadCommit');
+    }
+    const E = BigInt.asUintN(64, F + BigInt(need));
+    if (this.#blocked(E) >= 0) {
+      if (honour) return BLOCKED;
+      c.addRing(RING.overwrites, 1); this.#stats.overwrites++;
+    }
+    Atomics.store(rb, RING.reserveEnd >> 3, max64(c.reserveEnd(), E));
+    testPoint('rmp.write.afterReserve');
+    const at = i + 8;
+    if (fill !== undefined) {
+      try { fill(c.ring, at); } catch (e) {
+        c.addRing(RING.abandonedBytes, need);
+        throw e;
+      }
+    } else if (len > 0) {
+      if (testPointsEnabled) {
+        const half = len >> 1;
+        c.ring.set(payload!.subarray(0, half), at);
+        testPoint('rmp.write.midCopy');
+        c.ring.set(payload!.subarray(half), at + half);
+      } else c.ring.set(payload!, at);
+    }
+    const seq = c.commitSeq();
+    c.ring32[i >> 2] = len;
+    c.ring32[(i >> 2) + 1] = Number(seq & U32);
+    Atomics.store(rb, RING.commitSeq >> 3, BigInt.asUintN(64, seq + 1n));
+    testPoint('rmp.write.afterCommitSeq');
+    Atomics.store(rb, RING.freePos >> 3, E);
+    testPoint('rmp.write.afterCommit');
+    this.#stats.messages++; this.#stats.bytes += len;
+    return Number(seq);
+  }
+
+  #ring(): void { if (this.#notify) this.#stats.signals += this.#c.ringReaders(); }
+
+  // ---- policy loop (5.5), shared by the sync and async drivers ----
+  #info(need: number, attempt: number, waitedMs: number): BackpressureInfo {
+    const c = this.#c, s = this.#blockSlot;
+    const pid = Atomics.load(c.ri32, c.slotI32(s, SLOT.pid)) >>> 0;
+    const tid = Atomics.load(c.ri32, c.slotI32(s, SLOT.threadId));
+    const ns = Atomics.load(c.ri32, c.slotI32(s, SLOT.pidNs)) >>> 0;
+    const st = Atomics.load(c.rib, (c.slotBase(s) + SLOT.startTime) >> 3);
+    const F = c.freePos();
+    let alive: boolean | undefined;
+    if (ns === selfPidNs()) { const l = processLiveness(pid, st); alive = l === 'alive' ? true : l === 'dead' ? false : undefined; }
+    const lag = d(F, this.#blockPos);
+    return { slot: s, readerPid: pid, readerPosition: this.#blockPos, freePos: F, needBytes: need,
+      lagBytes: Number(lag > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : lag), attempt, waitedMs,
+      readerAlive: alive, sameThread: pid === process.pid && tid === threadId };
+  }
+
+  #readerDead(slot: number): boolean {
+    const c = this.#c;
+    const pid = Atomics.load(c.ri32, c.slotI32(slot, SLOT.pid)) >>> 0;
+    const st = Atomics.load(c.rib, (c.slotBase(slot) + SLOT.startTime) >> 3);
+    return processLiveness(pid, st) === 'dead';
+  }
+
+  /** Did the blocking reader move enough (or go away) since detection? Lock-free. */
+  #progress(slot: number, inc: number, need: number): boolean {
+    const c = this.#c;
+    if (Atomics.load(c.ri32, c.slotI32(slot, SLOT.incarnation)) !== inc) return true;
+    if (Atomics.load(c.ri32, c.slotI32(slot, SLOT.isActive)) !== 1) return true;
+    const F = c.freePos(), p = c.slotPos(slot), S = BigInt(c.S);
+    if (d(max64(c.reserveEnd(), F), p) > S) return true; // lapped by another writer meanwhile: re-detect
+    return d(F + BigInt(need), p) <= S;
+  }
+
+  /**
+   * Writes one record whose fast attempt was BLOCKED (the lock is released). Yields sleep or
+   * decide steps; the driver performs them and resumes. Returns the seq.
+   */
+  *#slow(len: number, payload: Uint8Array | undefined, fill: Fill | undefined, sync: boolean, timeoutMs: number | undefined): Generator<Step, number, BackpressureDecision | undefined> {
+    const c = this.#c, p = this.#policy;
+    const start = performance.now();
+    const budget = timeoutMs ?? (p.policy === 'wait' ? p.timeoutMs ?? 10 : p.policy === 'custom' ? p.maxWaitMs ?? 1000 : 0);
+    const onTimeout = p.policy === 'wait' ? p.onTimeout ?? 'overwrite' : p.policy === 'custom' ? p.onTimeout ?? 'throw' : 'overwrite';
+    const need = 8 + ((len + 7) & ~7);
+    let honour = p.policy !== 'overwrite';
+    let attempt = 0;
+    for (;;) {
+      // blocked: lock released by the caller
+      c.addRing(RING.backpressureEvents, 1); this.#stats.backpressureEvents++;
+      this.#ring();
+      attempt++;
+      const waited = performance.now() - start;
+      const info = this.#info(need, attempt, waited);
+      const slot = info.slot;
+      const inc = Atomics.load(c.ri32, c.slotI32(slot, SLOT.incarnation));
+      const timeout = (): void => {
+        c.addRing(RING.waitTimeouts, 1); this.#stats.waitTimeouts++;
+        if (onTimeout === 'throw') throw rmpError('ERR_WOULD_BLOCK', `reader in slot ${slot} blocks the write`, { ...info });
+        honour = false;
+      };
+      if (p.policy === 'overwrite') honour = false;
+      else if (p.policy === 'wait') {
+        if (info.readerAlive === false) {
+          this.#ignore.set(slot, inc); c.addRing(RING.deadReaderSkips, 1); this.#stats.deadReaderSkips++;
+          this.#cacheValid = false;
+        } else if (info.sameThread && sync) {
+          if (onTimeout === 'throw') throw rmpError('ERR_WOULD_BLOCK', `reader in slot ${slot} lives on this thread`, { ...info });
+          honour = false;
+        } else {
+          // wait (lock not held): spin 20 µs, then sleep 50 µs doubling to 1 ms
+          this.#stats.waits++;
+          const w0 = performance.now();
+          let ok = false, sleep = 0.05;
+          const spinEnd = w0 + 0.02;
+          while (performance.now() < spinEnd) { if (this.#progress(slot, inc, need)) { ok = true; break; } }
+          let lastAlive = performance.now();
+          while (!ok) {
+            const now = performance.now();
+            if (now - start >= budget) break;
+            yield { kind: 'sleep', ms: Math.min(sleep, budget - (now - start)) };
+            sleep = Math.min(sleep * 2, 1);
+            ok = this.#progress(slot, inc, need);
+            // a reader that dies while we wait: re-detect at once (it is then skipped as dead)
+            if (!ok && info.readerAlive === true && performance.now() - lastAlive >= 1) {
+              lastAlive = performance.now();
+              if (this.#readerDead(slot)) ok = true;
+            }
+          }
+          this.#stats.waitedMs += performance.now() - w0;
+          if (!ok) timeout();
+        }
+      } else {
+        let dec: BackpressureDecision | Promise<BackpressureDecision> | undefined;
+        if (sync) {
+          dec = p.decide(info);
+          if (dec !== null && typeof dec === 'object' && typeof (dec as { then?: unknown }).then === 'function') {
+            (dec as Promise<unknown>).then(undefined, () => {});
+            throw rmpError('ERR_INVALID_ARGUMENT', 'backpressure.decide returned a Promise inside a synchronous write()');
+          }
+        } else dec = yield { kind: 'decide', info };
+        if (dec === 'overwrite') honour = false;
+        else if (dec === 'fail') throw rmpError('ERR_WOULD_BLOCK', `reader in slot ${slot} blocks the write`, { ...info });
+        else if (dec !== null && typeof dec === 'object' && typeof (dec as { retryAfterMs?: unknown }).retryAfterMs === 'number') {
+          const left = budget - (performance.now() - start);
+          if (left <= 0) timeout();
+          else {
+            this.#stats.waits++;
+            const ms = Math.min(Math.max(0, (dec as { retryAfterMs: number }).retryAfterMs), left);
+            const w0 = performance.now();
+            yield { kind: 'sleep', ms };
+            this.#stats.waitedMs += performance.now() - w0;
+          }
+        } else throw rmpError('ERR_INVALID_ARGUMENT', `backpressure.decide returned ${String(dec)}`);
+      }
+      yield { kind: 'lock' };
+      let res: number;
+      try { res = this.#writeRecord(len, payload, fill, honour); } catch (e) { this.#unlock(); throw e; }
+      if (res !== BLOCKED) return res;
+      this.#unlock();
+    }
+  }
+
+  #runSync(gen: Generator<Step, number, BackpressureDecision | undefined>): number {
+    let r = gen.next();
+    while (!r.done) {
+      const step = r.value;
+      if (step.kind === 'sleep') sleepSync(step.ms);
+      else if (step.kind === 'lock') {
+        try { this.#lockSync(); } catch (e) { gen.return(0); throw e; }
+      }
+      r = gen.next(undefined);
+    }
+    return r.value;
+  }
+  async #runAsync(gen: Generator<Step, number, BackpressureDecision | undefined>, signal: AbortSignal | undefined): Promise<number> {
+    let r = gen.next();
+    while (!r.done) {
+      const step = r.value;
+      let val: BackpressureDecision | undefined;
+      try {
+        if (step.kind === 'lock') await this.#lockAsync(signal);
+        else {
+          if (step.kind === 'sleep') await new Promise((res) => (step.ms >= 1 ? setTimeout(res, step.ms) : setImmediate(res)));
+          else val = await (this.#policy as { decide: (i: BackpressureInfo) => BackpressureDecision | Promise<BackpressureDecision> }).decide(step.info);
+          if (signal?.aborted) throw rmpError('ERR_ABORTED', 'write aborted', undefined, signal.reason);
+          if (this.#closed) throw rmpError('ERR_CLOSED', 'writer closed while waiting');
+        }
+      } catch (e) { gen.return(0); throw e; }
+      r = gen.next(val);
+    }
+    return r.value;
+  }
+
+  /** Append one message; returns its seq. May wait per policy (synchronously). */
+  write(payload: Uint8Array): number {
+    this.#validate(payload);
+    this.#lockSync();
+    let res: number;
+    try { res = this.#writeRecord(payload.length, payload, undefined, this.#policy.policy !== 'overwrite'); } catch (e) { this.#unlock(); throw e; }
+    this.#unlock();
+    if (res === BLOCKED) res = this.#slowSync(payload.length, payload, undefined);
+    else this.#ring();
+    return res;
+  }
+  #slowSync(len: number, payload: Uint8Array | undefined, fill: Fill | undefined, timeoutMs?: number): number {
+    const seq = this.#runSync(this.#slow(len, payload, fill, true, timeoutMs));
+    this.#unlock();
+    this.#ring();
+    return seq;
+  }
+
+  /** Append one message only if no reader would be lapped; never waits for readers. */
+  tryWrite(payload: Uint8Array): boolean {
+    this.#validate(payload);
+    this.#lockSync();
+    let res: number;
+    try { res = this.#writeRecord(payload.length, payload, undefined, true); } finally { this.#unlock(); }
+    if (res === BLOCKED) { this.#c.addRing(RING.backpressureEvents, 1); this.#stats.backpressureEvents++; this.#ring(); return false; }
+    this.#ring();
+    return true;
+  }
+
+  /** Append all, taking the lock once (released only to wait); returns the count. */
+  writeMany(payloads: readonly Uint8Array[]): number {
+    this.#check();
+    if (!Array.isArray(payloads)) throw rmpError('ERR_INVALID_ARGUMENT', 'payloads must be an array');
+    for (const p of payloads) this.#validate(p);
+    let written = 0;
+    const honour = this.#policy.policy !== 'overwrite';
+    try {
+      while (written < payloads.length) {
+        this.#lockSync();
+        let blocked = false;
+        try {
+          while (written < payloads.length) {
+            const p = payloads[written]!;
+            if (this.#writeRecord(p.length, p, undefined, honour) === BLOCKED) { blocked = true; break; }
+            written++;
+          }
+        } finally { this.#unlock(); }
+        if (blocked) {
+          const p = payloads[written]!;
+          this.#runSync(this.#slow(p.length, p, undefined, true, undefined));
+          this.#unlock();
+          written++;
+        }
+      }
+    } catch (e) {
+      if (isShmkitError(e) && written > 0) throw rmpError(e.code, e.message, { ...e.details, written }, e);
+      throw e;
+    } finally { this.#ring(); }
+    return written;
+  }
+
+  /** Reserve `length` payload bytes and let `fill` write them in place, under the lock. Returns the seq. */
+  writeWith(length: number, fill: (ring: Uint8Array, offset: number) => void): number {
+    this.#check();
+    if (!Number.isInteger(length) || length < 0) throw rmpError('ERR_INVALID_ARGUMENT', `length must be an integer >= 0, got ${String(length)}`);
+    if (length > this.#c.maxPayload) throw rmpError('ERR_MESSAGE_TOO_LARGE', `payload of ${length} bytes exceeds maxPayload ${this.#c.maxPayload}`, { size: length, max: this.#c.maxPayload });
+    if (typeof fill !== 'function') throw rmpError('ERR_INVALID_ARGUMENT', 'fill must be a function');
+    this.#lockSync();
+    let res: number;
+    try { res = this.#writeRecord(length, undefined, fill, this.#policy.policy !== 'overwrite'); } finally { this.#unlock(); }
+    if (res === BLOCKED) return this.#slowSync(length, undefined, fill);
+    this.#ring();
+    return res;
+  }
+
+  async writeAsync(payload: Uint8Array, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
+    return (await this.#manyAsync([payload], opts, false)) as number;
+  }
+  async writeManyAsync(payloads: readonly Uint8Array[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
+    if (!Array.isArray(payloads)) throw rmpError('ERR_INVALID_ARGUMENT', 'payloads must be an array');
+    return this.#manyAsync(payloads, opts, true);
+  }
+  async #manyAsync(payloads: readonly Uint8Array[], opts: { signal?: AbortSignal; timeoutMs?: number }, count: boolean): Promise<number> {
+    for (const p of payloads) this.#validate(p);
+    const signal = opts.signal;
+    if (signal?.aborted) throw rmpError('ERR_ABORTED', 'write aborted', undefined, signal.reason);
+    let written = 0, lastSeq = -1;
+    const honour = this.#policy.policy !== 'overwrite';
+    try {
+      while (written < payloads.length) {
+        await this.#lockAsync(signal);
+        let blocked = false;
+        try {
+          while (written < payloads.length) {
+            const p = payloads[written]!;
+            const r = this.#writeRecord(p.length, p, undefined, honour);
+            if (r === BLOCKED) { blocked = true; break; }
+            lastSeq = r; written++;
+          }
+        } finally { this.#unlock(); }
+        if (blocked) {
+          const p = payloads[written]!;
+          lastSeq = await this.#runAsync(this.#slow(p.length, p, undefined, false, opts.timeoutMs), signal);
+          this.#unlock();
+          written++;
+        }
+      }
+    } catch (e) {
+      if (count && isShmkitError(e) && written > 0) throw rmpError(e.code, e.message, { ...e.details, written }, e);
+      throw e;
+    } finally { this.#ring(); }
+    return count ? written : lastSeq;
+  }
+
+  /** Ring parked readers now (useful with notify: false); returns how many were signalled. */
+  notifyReaders(): number {
+    this.#check();
+    const n = this.#c.ringReaders();
+    this.#stats.signals += n;
+    return n;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onClose();
+  }
+  [Symbol.dispose](): void { this.close(); }
+}
