@@ -235,7 +235,7 @@ export class RmpChannel implements Disposable {
     // step 1: leftovers of a dead creator
     try {
       const rs = Segment.open({ package: pkg, name, part: 'readers', kind: KIND_READERS, layoutMajor: LAYOUT_MAJOR, readonly: true });
-      const h = rs.header; rs.close();
+      const h = rs.header!; rs.close(); // opened with a kind, so headed
       if (!ringExists(pkg, name)) {
         if (processLiveness(h.creatorPid, h.creatorStartTime) === 'dead') Segment.unlink(pkg, name, 'readers');
         else throw rmpError('ERR_EXISTS', `${objectName(pkg, name)}: another process is creating this channel`, { reason: 'creating' });
@@ -444,7 +444,7 @@ function ringExists(pkg: PackageToken, name: string): boolean {
 function creatorAlive(pkg: PackageToken, name: string): boolean {
   try {
     const rs = Segment.open({ package: pkg, name, part: 'readers', kind: KIND_READERS, layoutMajor: LAYOUT_MAJOR, readonly: true });
-    const h = rs.header; rs.close();
+    const h = rs.header!; rs.close();
     return processLiveness(h.creatorPid, h.creatorStartTime) !== 'dead';
   } catch { return false; }
 }
