@@ -1,0 +1,32 @@
+// Helpers of the shm-core two-process roles: one segment, two sequence words on separate cache lines.
+import { Segment, futexWait, futexWake } from '@shmkit/shm-core';
+import type { ModeLabel } from '../api.js';
+
+export const PING = 0, PONG = 16; // Int32 indices (byte offsets 0 and 64)
+export const DATA = 128;
+export const align64 = (n: number) => (n + 63) & ~63;
+export function segmentSize(size: number): number { return Math.max(4096, Math.ceil((DATA + 2 * align64(size)) / 4096) * 4096); }
+export function createSeg(name: string, size: number): Segment {
+  return Segment.create({ package: 'benchmarks', name, layoutMajor: 1, size: segmentSize(size) });
+}
+export function openSeg(name: string): Segment { return Segment.open({ package: 'benchmarks', name, layoutMajor: 1 }); }
+
+const HYBRID_SPINS = 2_000;
+/** Waits until word `idx` equals `v`: spin (loads only), hybrid (spin then futex), block (futex). */
+export function waitWord(seg: Segment, w: Int32Array, idx: number, v: number, mode: ModeLabel, deadline: number): void {
+  let spins = 0;
+  for (;;) {
+    const cur = Atomics.load(w, idx);
+    if (cur === v) return;
+    if (mode === 'spin' || (mode === 'hybrid' && spins < HYBRID_SPINS)) {
+      if ((++spins & 0xfffff) === 0 && Date.now() > deadline) throw new Error(`peer stalled (word ${idx} = ${cur}, want ${v})`);
+      continue;
+    }
+    futexWait(seg, idx * 4, cur, 100);
+    if (Date.now() > deadline) throw new Error(`peer stalled (word ${idx} = ${Atomics.load(w, idx)}, want ${v})`);
+  }
+}
+export function postWord(seg: Segment, w: Int32Array, idx: number, v: number, mode: ModeLabel): void {
+  Atomics.store(w, idx, v);
+  if (mode !== 'spin') futexWake(seg, idx * 4, 1);
+}

@@ -1,0 +1,16 @@
+// core.pingpong: RTT floor over one segment with the payload copied in and out, against the baselines.
+import { defineScenario } from '../api.js';
+
+const KiB = 1024, MiB = 1024 * KiB;
+defineScenario({
+  id: 'core.pingpong', title: 'RTT over one segment, payload copied in and out (spin / hybrid / futex block)',
+  package: '@shmkit/shm-core', impl: 'shm-core', pattern: 'pingpong',
+  roles: [{ name: 'echo', entry: 'core-pingpong', cpu: 'B' }, { name: 'client', entry: 'core-pingpong', cpu: 'A' }],
+  sizes: { full: [8, 64, 4 * KiB, 64 * KiB, 1 * MiB], quick: [64, 64 * KiB] },
+  modes: ['spin', 'hybrid', 'block'],
+  placements: ['same', 'cross', 'unpinned'],
+  iterations: { full: (s) => (s <= 4 * KiB ? 10_000 : s <= 64 * KiB ? 2_000 : 200), quick: (s) => (s <= 4 * KiB ? 2_000 : 500) },
+  warmup: { full: (s) => (s <= 4 * KiB ? 1_000 : s <= 64 * KiB ? 200 : 20), quick: 200 },
+  runs: { full: 3, quick: 1 },
+  baselines: ['net-uds', 'net-tcp', 'cp-ipc', 'zeromq'],
+});
