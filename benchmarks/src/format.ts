@@ -90,13 +90,13 @@ export function svgChart(title: string, series: Series[]): string {
   for (let d = x0; d <= x1; d++) {
     const x = px(10 ** d);
     out.push(`<line x1="${f2(x)}" y1="${MT}" x2="${f2(x)}" y2="${MT + ph}" stroke="#ddd"/><line x1="${f2(x)}" y1="${MT + ph}" x2="${f2(x)}" y2="${MT + ph + 6}" stroke="#333"/>`);
-    out.push(`<text x="${f2(x)}" y="${MT + ph + 20}" text-anchor="middle">10^${d}</text>`);
+    out.push(`<text x="${f2(x)}" y="${MT + ph + 20}" text-anchor="middle">10<tspan dy="-5" font-size="8">${d}</tspan></text>`);
     if (d < x1) for (const m of [2, 5]) { const xm = px(m * 10 ** d); out.push(`<line x1="${f2(xm)}" y1="${MT + ph}" x2="${f2(xm)}" y2="${MT + ph + 3}" stroke="#333"/>`); }
   }
   for (let d = y0; d <= y1; d++) {
     const y = py(10 ** d);
     out.push(`<line x1="${ML}" y1="${f2(y)}" x2="${ML + pw}" y2="${f2(y)}" stroke="#ddd"/><line x1="${ML - 6}" y1="${f2(y)}" x2="${ML}" y2="${f2(y)}" stroke="#333"/>`);
-    out.push(`<text x="${ML - 9}" y="${f2(y + 4)}" text-anchor="end">10^${d}</text>`);
+    out.push(`<text x="${ML - 9}" y="${f2(y + 4)}" text-anchor="end">10<tspan dy="-5" font-size="8">${d}</tspan></text>`);
     if (d < y1) for (const m of [2, 5]) { const ym = py(m * 10 ** d); out.push(`<line x1="${ML - 3}" y1="${f2(ym)}" x2="${ML}" y2="${f2(ym)}" stroke="#333"/>`); }
   }
   out.push(`<text x="${ML + pw / 2}" y="${H - 20}" text-anchor="middle">payload (bytes)</text>`);

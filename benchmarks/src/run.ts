@@ -27,13 +27,13 @@ const SHM_DIR = '/dev/shm/';
 // ---------- flags ----------
 export interface Flags {
   quick: boolean; filter: string[]; placements: Placement[]; mode: ModeLabel | null; sizes: number[]; runs: number | null;
-  budgetS: number | null; out: string; writeDocs: boolean; baselines: boolean; list: boolean;
+  budgetS: number | null; iterations: number | null; out: string; writeDocs: boolean; baselines: boolean; list: boolean;
 }
 const USAGE = `usage: run [--quick] [--filter <glob>]... [--placement same|cross|unpinned]... [--mode spin|hybrid|block]
-           [--size <n>]... [--runs <n>] [--budget-s <n>] [--out <dir>] [--write-docs|--no-write-docs] [--no-baselines] [--list]`;
+           [--size <n>]... [--runs <n>] [--iterations <n>] [--budget-s <n>] [--out <dir>] [--write-docs|--no-write-docs] [--no-baselines] [--list]`;
 class UsageError extends Error {}
 export function parseFlags(argv: string[]): Flags {
-  const f: Flags = { quick: false, filter: [], placements: [], mode: null, sizes: [], runs: null, budgetS: null, out: join(pkgRoot, 'results'), writeDocs: true, baselines: true, list: false };
+  const f: Flags = { quick: false, filter: [], placements: [], mode: null, sizes: [], runs: null, budgetS: null, iterations: null, out: join(pkgRoot, 'results'), writeDocs: true, baselines: true, list: false };
   let docs: boolean | null = null;
   const val = (i: number) => { const v = argv[i + 1]; if (v === undefined) throw new UsageError(`${argv[i]} needs a value`); return v; };
   const posInt = (s: string, what: string) => { const n = Number(s); if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a positive integer`); return n; };
@@ -46,6 +46,7 @@ export function parseFlags(argv: string[]): Flags {
       case '--mode': { const m = val(i) as ModeLabel; if (!MODES.includes(m) || m === 'n/a') throw new UsageError(`unknown mode ${m}`); f.mode = m; i++; break; }
       case '--size': f.sizes.push(posInt(val(i), '--size')); i++; break;
       case '--runs': f.runs = posInt(val(i), '--runs'); i++; break;
+      case '--iterations': f.iterations = posInt(val(i), '--iterations'); i++; break;
       case '--budget-s': f.budgetS = posInt(val(i), '--budget-s'); i++; break;
       case '--out': f.out = resolve(val(i)); i++; break;
       case '--write-docs': docs = true; break;
@@ -83,7 +84,7 @@ export function buildMatrix(all: Scenario[], f: Flags, zeromqOk = true): CellPla
   for (const s of all) {
     if (re.length && !re.some((r) => r.test(s.id))) continue;
     let sizes = f.quick ? s.sizes.quick : s.sizes.full;
-    if (f.sizes.length && s.pattern !== 'micro' && s.pattern !== 'wakeup') sizes = f.sizes;
+    if (f.sizes.length && s.sizes.full.length > 1) sizes = f.sizes; // fixed-size scenarios keep theirs
     let modes = s.modes;
     if (f.quick) {
       const q = modes.filter((m) => m === 'hybrid' || m === 'n/a' || (m === 'spin' && (s.modes.length === 1 || cp.canCross)));
@@ -153,8 +154,8 @@ export async function runCell(plan: CellPlan, f: Flags): Promise<Cell> {
     opsPerSec: null, bytesPerSec: null, ratios: {}, status: 'ok', cpus, unit: s.unit ?? (s.pattern === 'micro' ? 'ns/op' : s.pattern === 'wakeup' ? 'µs one-way' : 'µs RTT'),
   };
   const t0 = Date.now();
-  const n = perSize(f.quick ? s.iterations.quick : s.iterations.full, plan.size);
-  const warmup = perSize(f.quick ? s.warmup.quick : s.warmup.full, plan.size);
+  const n = f.iterations ?? perSize(f.quick ? s.iterations.quick : s.iterations.full, plan.size);
+  const warmup = f.iterations !== null ? Math.ceil(f.iterations / 10) : perSize(f.quick ? s.warmup.quick : s.warmup.full, plan.size);
   const runs = f.runs ?? (f.quick ? s.runs.quick : s.runs.full);
   const name = `bench-${runId}-${(cellCounter++).toString(36)}`;
   const efds: WakeHandle[] = [];
