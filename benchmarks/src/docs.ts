@@ -20,7 +20,7 @@ function fig(c: Cell | undefined, unit: string): string {
   if (!c) return '–';
   if (c.status !== 'ok') return c.status === 'skipped' ? `skipped (${c.reason})` : `failed (${c.reason ?? 'error'})`;
   if (c.opsPerSec !== null) return `${Math.round(c.opsPerSec)} ops/s`;
-  if (unit === 'ns/op') return `${(c.p50Ns! ).toFixed(1)} / ${c.p99Ns!.toFixed(1)}`;
+  if (unit === 'ns/op') return `${Number(c.p50Ns!.toPrecision(3))} / ${Number(c.p99Ns!.toPrecision(3))}`;
   return `${usLabel(c.p50Ns)} / ${usLabel(c.p99Ns)}`;
 }
 
@@ -43,7 +43,7 @@ export function docsBlock(res: Results, scenarios: Scenario[], charts: Placement
     if (bl.includes('net-uds')) head.push('ratio p50 vs net-uds');
     out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
     for (const c of cells.filter((x) => !x.baseline)) {
-      const row = [s.pattern === 'micro' ? '–' : sizeLabel(c.size), c.mode, c.placement, fig(c, unit)];
+      const row = [s.sizes.full.length === 1 && c.size === 0 ? '–' : sizeLabel(c.size), c.mode, c.placement, fig(c, unit)];
       for (const b of bl) row.push(fig(cells.find((x) => x.baseline && x.impl === b && x.size === c.size && x.placement === c.placement), unit));
       if (bl.includes('net-uds')) row.push(c.ratios['net-uds'] ? String(c.ratios['net-uds'].p50) : '–');
       out.push(`| ${row.join(' | ')} |`);

@@ -101,15 +101,17 @@ export function svgChart(title: string, series: Series[]): string {
   }
   out.push(`<text x="${ML + pw / 2}" y="${H - 20}" text-anchor="middle">payload (bytes)</text>`);
   out.push(`<text x="18" y="${MT + ph / 2}" text-anchor="middle" transform="rotate(-90 18 ${MT + ph / 2})">RTT (µs)</text>`);
+  const legend: string[] = [];
+  if (series.length) legend.push(`<rect x="${ML + pw - 198}" y="${MT + 4}" width="194" height="${series.length * 16 + 6}" fill="white" fill-opacity="0.85" stroke="#bbb"/>`);
   series.forEach((s, i) => {
     const c = PALETTE[i % PALETTE.length]!;
     const pts = [...s.points].filter((p) => p[0] > 0 && p[1] > 0).sort((a, b) => a[0] - b[0]);
     out.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${pts.map((p) => `${f2(px(p[0]))},${f2(py(p[1]))}`).join(' ')}"/>`);
     for (const p of pts) out.push(`<circle cx="${f2(px(p[0]))}" cy="${f2(py(p[1]))}" r="3" fill="${c}"/>`);
     const ly = MT + 16 + i * 16;
-    out.push(`<line x1="${ML + pw - 190}" y1="${ly - 4}" x2="${ML + pw - 164}" y2="${ly - 4}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/><text x="${ML + pw - 158}" y="${ly}">${esc(s.label)}</text>`);
+    legend.push(`<line x1="${ML + pw - 190}" y1="${ly - 4}" x2="${ML + pw - 164}" y2="${ly - 4}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/><text x="${ML + pw - 158}" y="${ly}">${esc(s.label)}</text>`);
   });
-  out.push('</svg>');
+  out.push(...legend, '</svg>');
   return out.join('\n') + '\n';
 }
 /** Chart series of the pingpong cells of one placement: one per (impl, mode), dashed for baselines. */

@@ -218,9 +218,15 @@ export async function runCell(plan: CellPlan, f: Flags): Promise<Cell> {
 
 // ---------- machine ----------
 function machine(zeromq: string | null): Machine {
-  const req = createRequire(import.meta.url);
   let koffi: string | null = null;
-  try { koffi = (JSON.parse(readFileSync(req.resolve('koffi/package.json', { paths: [dirname(req.resolve('@shmkit/shm-core'))] }), 'utf8')) as { version: string }).version; } catch { koffi = null; }
+  try {
+    // koffi is shm-core's dependency: resolve it from there and walk up to its package.json.
+    const fromCore = createRequire(createRequire(import.meta.url).resolve('@shmkit/shm-core'));
+    for (let d = dirname(fromCore.resolve('koffi')); d !== dirname(d); d = dirname(d)) {
+      const pj = join(d, 'package.json');
+      if (existsSync(pj)) { const j = JSON.parse(readFileSync(pj, 'utf8')) as { name?: string; version?: string }; if (j.name === 'koffi') { koffi = j.version ?? null; break; } }
+    }
+  } catch { koffi = null; }
   let virtualized = false;
   try { virtualized = /^flags\s*:.*\bhypervisor\b/m.test(readFileSync('/proc/cpuinfo', 'utf8')); } catch { /* not Linux x86 */ }
   return { cpuModel: os.cpus()[0]?.model ?? 'unknown', vcpus: os.availableParallelism(), virtualized, kernel: os.release(), node: process.versions.node, koffi, zeromq, taskset: cpuPlacement().taskset !== null };
@@ -260,8 +266,8 @@ function writeOutputs(res: Results, f: Flags, scenarios: Scenario[]): string {
     const docs = join(repoRoot, 'docs');
     mkdirSync(docs, { recursive: true });
     const md = join(docs, 'benchmarks.md');
-    const cp = cpuPlacement();
-    const charts = (cp.canPin ? (['same', 'cross'] as Placement[]) : []).concat(res.cells.some((c) => c.placement === 'unpinned' && c.pattern === 'pingpong') ? ['unpinned'] : []);
+    // One chart per placement that has measured pingpong cells (same and cross on a full run with taskset).
+    const charts = (['same', 'cross', 'unpinned'] as Placement[]).filter((p) => res.cells.some((c) => c.placement === p && c.pattern === 'pingpong' && c.status === 'ok'));
     for (const p of charts) writeFileSync(join(docs, `benchmarks-latency-${p}.svg`), svgChart(`RTT p50 vs payload size (${p})`, chartSeries(res.cells, p)));
     const old = existsSync(md) ? readFileSync(md, 'utf8') : '# shmkit benchmarks\n\n';
     writeFileSync(md, replaceBlock(old, docsBlock(res, scenarios, charts)));
