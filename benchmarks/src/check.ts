@@ -17,7 +17,10 @@ function load(): { quick: boolean; cells: Line[] } {
     const lines = readFileSync(0, 'utf8').split('\n').filter((l) => l.startsWith('SHMKIT-BENCH {'));
     return { quick: false, cells: lines.map((l) => JSON.parse(l.slice(13)) as Line) };
   }
-  const f = join(pkgRoot, 'results', 'latest.json');
+  // An explicit results file, else results/latest.json (full), else results/latest-quick.json.
+  const explicit = args.find((a) => !a.startsWith('-'));
+  const f = explicit ? resolve(explicit) : [join(pkgRoot, 'results', 'latest.json'), join(pkgRoot, 'results', 'latest-quick.json')].find((x) => existsSync(x));
+  if (!f || !existsSync(f)) { process.stderr.write('no results: run pnpm bench (or pnpm bench:quick) first\n'); process.exit(2); }
   const r = JSON.parse(readFileSync(f, 'utf8')) as { quick: boolean; cells: Array<{ scenario: string; impl: string; baseline: boolean; size: number; mode: string; placement: string; status: string; ratios: Record<string, { p50: number; p99: number }> }> };
   return { quick: r.quick, cells: r.cells.filter((c) => !c.baseline).map((c) => ({ ...c, ratio_p50: Object.fromEntries(Object.entries(c.ratios).map(([k, v]) => [k, v.p50])), ratio_p99: Object.fromEntries(Object.entries(c.ratios).map(([k, v]) => [k, v.p99])) })) };
 }
