@@ -9,8 +9,9 @@ defineScenario({
   sizes: { full: [8, 64, 4 * KiB, 64 * KiB, 1 * MiB], quick: [64, 64 * KiB] },
   modes: ['spin', 'hybrid', 'block'],
   placements: ['same', 'cross', 'unpinned'],
-  iterations: { full: (s) => (s <= 4 * KiB ? 10_000 : s <= 64 * KiB ? 2_000 : 200), quick: (s) => (s <= 4 * KiB ? 2_000 : 500) },
-  warmup: { full: (s) => (s <= 4 * KiB ? 1_000 : s <= 64 * KiB ? 200 : 20), quick: 200 },
+  // Sized so that the full matrix (about 120 cells with the baselines) stays within a few minutes on 2 vCPUs.
+  iterations: { full: (s) => (s <= 4 * KiB ? 5_000 : s <= 64 * KiB ? 1_000 : 100), quick: (s) => (s <= 4 * KiB ? 2_000 : 500) },
+  warmup: { full: (s) => (s <= 4 * KiB ? 500 : s <= 64 * KiB ? 100 : 10), quick: 200 },
   runs: { full: 3, quick: 1 },
   baselines: ['net-uds', 'net-tcp', 'cp-ipc', 'zeromq'],
 });
