@@ -50,9 +50,10 @@ export function usLabel(ns: number | null): string {
 }
 /** One plain progress line (non-TTY stderr). */
 export function progressLine(i: number, total: number, c: Cell): string {
-  const what = `${c.scenario}${c.baseline ? `[${c.impl}]` : ''} ${sizeLabel(c.size)} ${c.mode} ${c.placement}`;
+  const what = `${c.scenario}${c.baseline ? `[${c.impl}]` : ''}${c.size === 0 && c.pattern !== 'pingpong' ? '' : ` ${sizeLabel(c.size)}`} ${c.mode} ${c.placement}`;
   if (c.status !== 'ok') return `[${i}/${total}] ${what}  ${c.status}${c.reason ? ` (${c.reason})` : ''}${c.error ? `: ${c.error}` : ''}`;
   if (c.opsPerSec !== null) return `[${i}/${total}] ${what}  ${Math.round(c.opsPerSec)} ops/s`;
+  if (c.unit === 'ns/op') return `[${i}/${total}] ${what}  p50 ${Number(c.p50Ns!.toPrecision(3))} ns  p99 ${Number(c.p99Ns!.toPrecision(3))} ns`;
   return `[${i}/${total}] ${what}  p50 ${usLabel(c.p50Ns)} µs  p99 ${usLabel(c.p99Ns)} µs`;
 }
 

@@ -1,5 +1,5 @@
 // Single-process micro-benchmarks of shm-core: returns ns per operation for each of 20 batches.
-import { Segment, ffiNoop } from '@shmkit/shm-core';
+import { Segment, ffiNoop, futexWake } from '@shmkit/shm-core';
 import { defineRole, type RoleContext } from '../api.js';
 
 const BATCHES = 20;
@@ -17,6 +17,16 @@ function op(name: string): (k: number) => void {
       // A typed-array view over the mapped segment, as protocol code makes one per attach.
       const s = seg!;
       for (let i = 0; i < k; i++) sink += s.int32((i & 63) * 64, 16).length;
+    };
+    case 'futex-wake': return (k) => {
+      // shk_futex_wake on a segment word nobody waits on: one FFI call plus one syscall.
+      const s = seg!;
+      for (let i = 0; i < k; i++) sink += futexWake(s, 128, 1);
+    };
+    case 'atomics': return (k) => {
+      // Atomics.load + Atomics.add on a segment view (the per-message cost of shared indices).
+      const w = seg!.int32(0, 16);
+      for (let i = 0; i < k; i++) sink += Atomics.add(w, 1, 1) + Atomics.load(w, 2);
     };
     default: throw new Error(`unknown micro op ${name}`);
   }
