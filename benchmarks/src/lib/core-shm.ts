@@ -12,7 +12,7 @@ export function createSeg(name: string, size: number): Segment {
 export function openSeg(name: string): Segment { return Segment.open({ package: 'benchmarks', name, layoutMajor: 1 }); }
 
 const HYBRID_SPINS = 2_000;
-/** Waits until word `idx` equals `v`: spin (loads only), hybrid (spin then futex), block (futex). */
+/** Word `idx + 1` counts the peers asleep on word `idx`, so a post makes the futex syscall only when needed. */
 export function waitWord(seg: Segment, w: Int32Array, idx: number, v: number, mode: ModeLabel, deadline: number): void {
   let spins = 0;
   for (;;) {
@@ -22,11 +22,14 @@ export function waitWord(seg: Segment, w: Int32Array, idx: number, v: number, mo
       if ((++spins & 0xfffff) === 0 && Date.now() > deadline) throw new Error(`peer stalled (word ${idx} = ${cur}, want ${v})`);
       continue;
     }
-    futexWait(seg, idx * 4, cur, 100);
+    Atomics.add(w, idx + 1, 1);
+    // Re-check after announcing the sleep (seq-cst): a post either sees the sleeper or is seen here.
+    if (Atomics.load(w, idx) === cur) futexWait(seg, idx * 4, cur, 100);
+    Atomics.sub(w, idx + 1, 1);
     if (Date.now() > deadline) throw new Error(`peer stalled (word ${idx} = ${Atomics.load(w, idx)}, want ${v})`);
   }
 }
 export function postWord(seg: Segment, w: Int32Array, idx: number, v: number, mode: ModeLabel): void {
   Atomics.store(w, idx, v);
-  if (mode !== 'spin') futexWake(seg, idx * 4, 1);
+  if (mode !== 'spin' && Atomics.load(w, idx + 1) > 0) futexWake(seg, idx * 4, 1);
 }
