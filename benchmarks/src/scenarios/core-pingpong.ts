@@ -10,8 +10,8 @@ defineScenario({
   modes: ['spin', 'hybrid', 'block'],
   placements: ['same', 'cross', 'unpinned'],
   // Sized so that the full matrix (about 120 cells with the baselines) stays within a few minutes on 2 vCPUs.
-  iterations: { full: (s) => (s <= 4 * KiB ? 5_000 : s <= 64 * KiB ? 1_000 : 100), quick: (s) => (s <= 4 * KiB ? 2_000 : 500) },
-  warmup: { full: (s) => (s <= 4 * KiB ? 500 : s <= 64 * KiB ? 100 : 10), quick: 200 },
+  iterations: { full: (s) => (s <= 4 * KiB ? 4_000 : s <= 64 * KiB ? 800 : 100), quick: (s) => (s <= 4 * KiB ? 2_000 : 500) },
+  warmup: { full: (s) => (s <= 4 * KiB ? 400 : s <= 64 * KiB ? 80 : 10), quick: 200 },
   runs: { full: 3, quick: 1 },
   baselines: ['net-uds', 'net-tcp', 'cp-ipc', 'zeromq'],
   reference: [
