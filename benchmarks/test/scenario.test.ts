@@ -35,6 +35,24 @@ describe('defineScenario validation', () => {
     expect(() => defineScenario(base({ pattern: 'micro', baselines: [] }))).toThrow(/exactly one role/);
     expect(() => defineScenario(base({ roles: [{ name: 'a', entry: '../x', cpu: 'A' }] }))).toThrow(/invalid entry/);
   });
+  it('discovers every scenario file dropped into the scenarios folder', async () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'shmkit-bench-test-'));
+    const api = new URL('../src/api.ts', import.meta.url).href;
+    const file = (id: string) => `import { defineScenario } from ${JSON.stringify(api)};
+defineScenario({ id: ${JSON.stringify(id)}, title: 't', package: '@shmkit/rmp', impl: 'rmp', pattern: 'pingpong',
+  roles: [{ name: 'echo', entry: 'rmp-echo', cpu: 'B' }, { name: 'client', entry: 'rmp-client', cpu: 'A' }],
+  sizes: { full: [64], quick: [64] }, modes: ['hybrid'], placements: ['unpinned'], iterations: { full: 10, quick: 10 },
+  warmup: { full: 1, quick: 1 }, runs: { full: 1, quick: 1 }, baselines: ['net-uds'] });\n`;
+    try {
+      writeFileSync(join(dir, 'rmp.js'), file('rmp.pingpong'));
+      writeFileSync(join(dir, 'rmp-fanout.js'), file('rmp.fanout'));
+      writeFileSync(join(dir, 'notes.txt'), 'not a scenario');
+      const found = await loadScenarios(dir);
+      expect(found.map((s) => s.id).sort()).toEqual(['rmp.fanout', 'rmp.pingpong']);
+      expect(buildMatrix(found, parseFlags(['--filter', 'rmp.*', '--quick'])).map((p) => `${p.base.id}:${p.baseline ?? p.mode}`))
+        .toEqual(['rmp.fanout:net-uds', 'rmp.fanout:hybrid', 'rmp.pingpong:net-uds', 'rmp.pingpong:hybrid']);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
   it('a scenario file that throws at load names the file', async () => {
     const dir = mkdtempSync(join(os.tmpdir(), 'shmkit-bench-test-'));
     try {
