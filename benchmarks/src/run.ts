@@ -77,7 +77,7 @@ export async function loadScenarios(dir = join(here, 'scenarios')): Promise<Scen
 
 // ---------- matrix ----------
 export interface CellPlan { scenario: Scenario; base: Scenario; baseline: BaselineId | null; size: number; mode: ModeLabel; placement: Placement }
-export function buildMatrix(all: Scenario[], f: Flags, zeromqOk = true): CellPlan[] {
+export function buildMatrix(all: Scenario[], f: Flags): CellPlan[] {
   const plans: CellPlan[] = [];
   const re = f.filter.map(globToRe);
   const cp = cpuPlacement();
@@ -96,7 +96,6 @@ export function buildMatrix(all: Scenario[], f: Flags, zeromqOk = true): CellPla
     if (f.placements.length) placements = s.placements.filter((p) => f.placements.includes(p));
     let bl = f.baselines ? s.baselines : [];
     if (f.quick) bl = bl.filter((b) => b === 'net-uds');
-    void zeromqOk;
     for (const size of sizes) for (const placement of placements) {
       // Baselines first, so the shmkit cells' summary lines carry their ratios.
       for (const b of bl) plans.push({ scenario: baselineScenario(b, s), base: s, baseline: b, size, mode: 'n/a', placement });
@@ -299,7 +298,7 @@ async function main(): Promise<number> {
     throw e;
   }
   const zmq = await zeromqVersion();
-  const plans = buildMatrix(scenarios, f, zmq !== null);
+  const plans = buildMatrix(scenarios, f);
   if (plans.length === 0) { process.stderr.write('no scenario matches\n'); return 2; }
   if (f.list) {
     for (const p of plans) process.stderr.write(`${p.base.id}${p.baseline ? `[${p.baseline}]` : ''} ${p.size} ${p.mode} ${p.placement}\n`);
