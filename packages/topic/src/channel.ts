@@ -459,9 +459,7 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
         const reader = this.#reader!;
         testPoint('topic.pump.beforeDrain');
         const lim = Math.min(this.#o.maxBatch, cap);
-        let n = 0;
-        this.#draining = true;
-        try { n = reader.drainWith(this.#handler, lim); } finally { this.#draining = false; this.#afterDrain(); }
+        const n = this.#drainStep(reader, lim);
         if (!this.#wantPump()) break;
         if (reader.expired && !this.#o.autoResync) { this.#stalled = true; break; }
         if (n >= lim) { await new Promise((r) => setImmediate(r)); continue; }
@@ -478,6 +476,18 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
       this.#pumpActive = false;
       if (this.#wantPump()) this.#startPump();
     }
+  }
+
+  #drainStep(reader: RmpReader, lim: number): number {
+    this.#draining = true;
+    try { return reader.drainWith(this.#handler, lim); } finally { this.#draining = false; this.#afterDrain(); }
+  }
+  /** @internal one synchronous drain step outside the pump (tests: in-flight overwrite). */
+  _drainNow(max = Infinity): number {
+    this.#check();
+    const r = this.#reader;
+    if (r === undefined || !r.active || this.#draining) return 0;
+    return this.#drainStep(r, max);
   }
 
   #afterDrain(): void {

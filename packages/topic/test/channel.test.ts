@@ -290,3 +290,42 @@ describe('channel, events', () => {
     expect(fromIt).toEqual(fromOn);
   });
 });
+
+describe('torn reads and latency flavour', () => {
+  it('24: torn topic bytes: a matching record overwritten in flight is not delivered; overrun', () => {
+    const { ch } = fresh('torn', { ringSize: 128 });
+    const got: string[] = [];
+    const ov: string[] = [];
+    ch.on('overrun', (o) => ov.push(o.reason));
+    ch.subscribe('/t', (m) => got.push(dec(m).slice(0, 1)));
+    const w = ch._rmp.createWriter({ backpressure: { policy: 'overwrite' } });
+    const rec = (c: string, n: number) => encodeRecord(1e9, 0, enc('/t'), enc(c.repeat(n)));
+    w.write(rec('A', 16));   // 0..39
+    w.write(rec('B', 16));   // 40..79
+    w.write(rec('C', 24));   // 80..127
+    expect(ch._drainNow(1)).toBe(1);
+    expect(got).toEqual(['A']);
+    const D = rec('D', 24);
+    w.writeWith(D.length, (ring, off) => {
+      ring.set(D.subarray(0, 16), off);        // D's first half: B's header and topic are still intact
+      ch._drainNow();                          // B inspected (its topic matches) while being overwritten
+      ring.set(D.subarray(16), off + 16);
+    });
+    expect(got).toEqual(['A']);
+    expect(ov).toEqual(['lapped']);
+    expect(ch.stats().payloadBytesCopied).toBe(32);   // A, and B: matched and copied, then declared lost
+    expect(ch.stats().overruns).toBe(1);
+  });
+  it('38: bursts of 10 time-stamped messages arrive with non-decreasing stamps (no timing assertion)', async () => {
+    const { ch } = fresh('lat');
+    const stamps: number[] = [];
+    ch.subscribe('channel', (m) => stamps.push(new DataView(m.payload.buffer, m.payload.byteOffset).getFloat64(0, true)));
+    const b = new Uint8Array(8);
+    for (let burst = 0; burst < 20; burst++) {
+      for (let i = 0; i < 10; i++) { new DataView(b.buffer).setFloat64(0, performance.now(), true); ch.publish('channel', b); }
+      await settle(ch);
+    }
+    expect(stamps.length).toBe(200);
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i]!).toBeGreaterThanOrEqual(stamps[i - 1]!);
+  });
+});
