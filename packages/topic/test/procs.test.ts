@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { killAll, spawnFixture, until, type Child } from '@shmkit/testkit';
 import { matches } from '../src/index.js';
 import { cleanup, enc, fixture, fresh } from './helpers.js';
@@ -6,6 +7,12 @@ import { cleanup, enc, fixture, fresh } from './helpers.js';
 afterEach(() => { killAll(); cleanup(); });
 const tp = (point: string, action: 'kill' | 'pause' = 'kill', skip = 0) =>
   ({ SHMKIT_RMP_TESTPOINT: point, SHMKIT_RMP_TESTPOINT_ACTION: action, SHMKIT_RMP_TESTPOINT_SKIP: String(skip) });
+/** SIGCONT a child paused at a test point, once it is really stopped (it prints the line before SIGSTOP). */
+async function resume(c: Child): Promise<void> {
+  const state = () => { try { return readFileSync(`/proc/${c.proc.pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0]; } catch { return '?'; } };
+  await until(() => state() === 'T', 10_000, 'child stopped');
+  c.kill('SIGCONT');
+}
 const line = (c: Child, prefix: string) => c.waitLine((l) => l.startsWith(prefix));
 type Got = Record<string, Array<[number, string, string]>>;
 const doneOf = async (c: Child) => JSON.parse((await line(c, 'done')).slice(5)) as { got: Got; overruns: number; backpressure: number };
@@ -35,7 +42,7 @@ describe('across processes', () => {
     ch.publish('/ctl', enc(JSON.stringify({ cmd: 'sub', sub: { id: 's2', topic: '/t' } })));
     ch.publish('/t', enc('m1'));
     await line(a, 'TESTPOINT');       // A stopped before draining either record
-    a.kill('SIGCONT');
+    await resume(a);
     await line(a, 'sub s2');
     ch.publish('/t', enc('m2'));
     ch.publish('/ctl', enc(JSON.stringify({ cmd: 'done' })));
@@ -52,7 +59,7 @@ describe('across processes', () => {
     await line(p, 'TESTPOINT');       // m1 stamped and staged, nothing written
     ch.publish('/ctl', enc(JSON.stringify({ cmd: 'sub', sub: { id: 'after', topic: '/t' } })));
     await line(a, 'sub after');
-    p.kill('SIGCONT');
+    await resume(p);
     await line(p, 'done');
     ch.publish('/ctl', enc(JSON.stringify({ cmd: 'done' })));
     const d = await doneOf(a);
