@@ -326,7 +326,7 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
       if (this.#draining) this.#deactivateAfterDrain = true;
       else if (this.#reader !== undefined && !this.#closed) this.#reader.deactivate();
       this.#emit('last-subscription-closed', {});
-    }
+    } else if (this.#paused && this.#capacity() > 0) { this.#paused = false; this.#startPump(); } // the full queue went away
   }
   /** @internal an iterator consumer pulled: restart a paused pump. */
   _pulled(_s: Subscription): void {

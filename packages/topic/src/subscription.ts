@@ -110,7 +110,7 @@ export class Subscription implements AsyncIterable<TopicMessage>, Disposable {
       const p = this.#pending; this.#pending = undefined;
       p.resolve({ done: false, value: m });
     } else {
-      if (!this._pause && this._queued >= this._hwm) { this.#head++; this.#stats.queueDrops++; }
+      if (!this._pause && this._queued >= this._hwm) { this.#queue[this.#head++] = undefined as unknown as TopicMessage; this.#stats.queueDrops++; }
       this.#queue.push(m);
     }
     this.#stats.delivered++;

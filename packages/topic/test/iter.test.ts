@@ -199,3 +199,18 @@ describe('iterators and callbacks', () => {
     await until(() => process.getActiveResourcesInfo().length === before, 5000, 'watchers released');
   });
 });
+
+describe('pause bookkeeping', () => {
+  it('closing the full pause-mode iterator restarts the pump for the others', async () => {
+    const { ch } = fresh('pause2');
+    const full = ch.subscribe('/p', { highWaterMark: 2 });
+    const got: string[] = [];
+    ch.subscribe('/p', (m) => got.push(dec(m)));
+    for (let i = 0; i < 6; i++) ch.publish('/p', enc(String(i)));
+    await until(() => full._queued === 2, 5000, 'full');
+    for (let k = 0; k < 3; k++) await new Promise((r) => setImmediate(r));
+    expect(got).toEqual(['0', '1']);
+    full.close();
+    await until(() => got.length === 6, 5000, 'rest delivered');
+  });
+});
