@@ -272,7 +272,7 @@ describe('channel, events', () => {
     for (let i = 0; i < 10; i++) { ch.publish('/x', enc('a')); p.publish(enc('b')); }
     expect(ch._rmp.stats()).toMatchObject({ allocHigh: 0 });
     expect(readdirSync('/dev/shm').filter((f) => f.startsWith(`shmkit.topic.${name}.wake`))).toEqual([]);
-    expect(process.getActiveResourcesInfo().length).toBe(before);
+    expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(before);
   });
   it('33: events() yields the same tagged objects as on() listeners, and ends at close', async () => {
     const { ch } = fresh('evit', { ringSize: 1024 });
