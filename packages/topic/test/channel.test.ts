@@ -329,3 +329,18 @@ describe('torn reads and latency flavour', () => {
     for (let i = 1; i < stamps.length; i++) expect(stamps[i]!).toBeGreaterThanOrEqual(stamps[i - 1]!);
   });
 });
+
+describe('notifiers', () => {
+  it("notifier 'none': the pump polls and still receives, in every wait mode", async () => {
+    for (const mode of ['block', 'hybrid', 'spin'] as const) {
+      const { ch } = fresh(`none-${mode}`, { notifier: 'none', wait: { mode } });
+      const got: string[] = [];
+      ch.subscribe('/n', (m) => got.push(dec(m)));
+      await new Promise((r) => setTimeout(r, 5));       // lets the pump reach its wait (not needed for correctness)
+      ch.publish('/n', enc(mode));
+      await until(() => got.length === 1, 5000, `delivery (${mode})`);
+      expect(got).toEqual([mode]);
+      ch.close();
+    }
+  });
+});
