@@ -1,0 +1,12 @@
+export { TopicChannel } from './channel.js';
+export type { TopicChannelOptions, TopicEvents, TopicStatus, TopicStats, OverrunEvent } from './channel.js';
+export { TopicPublisher } from './publisher.js';
+export type { PublishOptions, PublisherOptions } from './publisher.js';
+export { Subscription } from './subscription.js';
+export type { SubscribeOptions, TopicMessage, SubscriptionStats } from './subscription.js';
+export { TopicError, TOPIC_ERROR_CODES } from './errors.js';
+export type { TopicErrorCode } from './errors.js';
+export { anc, matches, encodeRecord, decodeRecord, headerSize } from './record.js';
+export type { Matching, DecodedRecord } from './record.js';
+export { ShmkitError, isShmkitError } from '@shmkit/shm-core';
+export type { WaitMode, WaitConfig, NotifierKind, BackpressurePolicy, OverrunInfo } from '@shmkit/rmp';
