@@ -22,3 +22,8 @@ export type { SegmentKind, FromFdOptions, FileCreateOptions, FileOpenOptions, In
 export { lockRangeFd } from './rangelock.js';
 export type { LockOp } from './rangelock.js';
 // --- core-segment ---
+// --- core-utils ---
+export { fullFence, randomNonce64 } from './misc.js';
+export { linkObject, unlinkObject, listObjectNames, watchObjects } from './objects.js';
+export type { ObjectWatch } from './objects.js';
+// --- core-utils ---

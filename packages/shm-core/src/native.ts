@@ -75,6 +75,9 @@ export interface NativeApi {
   guardRemove(slot: number): number;
   guardTable(): number;
   // --- core-segment ---
+  // --- core-utils ---
+  fence(): void;
+  // --- core-utils ---
 }
 
 const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
@@ -142,6 +145,9 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, stri
   guardRemove: 'int64_t shk_guard_remove(int32_t slot)',
   guardTable: 'int64_t shk_guard_table(void)',
   // --- core-segment ---
+  // --- core-utils ---
+  fence: 'void shk_fence(void)',
+  // --- core-utils ---
 };
 
 let api: NativeApi | undefined;

@@ -264,7 +264,7 @@ describe('bad input (§7)', () => {
   it('fromFd of something that is not a socket, and of a closed fd', () => {
     const name = uniqueName('notsock');
     const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 4096 });
-    const fd = openSync(objectPath(seg.objectName), 'r');
+    const fd = openSync(objectPath(seg.objectName!), 'r');
     try {
       expect(() => UnixSocket.fromFd(fd)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
       expect(() => UnixSocket.fromFd(-1)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
@@ -352,7 +352,7 @@ describe('fd passing across processes (§8 item 32)', () => {
       const name = uniqueName(`fdpass-${kind}`);
       const address = kind === 'path' ? pathAddress('fdpass') : abstractAddress('fdpass');
       const seg = Segment.create({ package: 'shm-core', name, layoutMajor: 1, size: 8192 });
-      const shmFd = openSync(objectPath(seg.objectName), 'r+');
+      const shmFd = openSync(objectPath(seg.objectName!), 'r+');
       const wake = WakeHandle.eventfd();
       // The name is gone before the child touches the object: it can only reach it through the passed fd.
       seg.unlink();
@@ -385,6 +385,35 @@ describe('fd passing across processes (§8 item 32)', () => {
       if (kind === 'path') expect(existsSync(address)).toBe(false);
     });
   }
+
+  it('a sealed memfd segment and an eventfd go to a child, which maps it with fromFd, answers in it and sends back a memfd of its own', async () => {
+    const name = uniqueName('memfdpass');
+    const seg = Segment.createMemfd({ package: 'testkit', name, size: 65536, layoutMajor: 1,
+      init: (s) => { Atomics.store(s.i32, s.dataOffset / 4, 4242); } });
+    const wake = WakeHandle.eventfd();
+    try {
+      await withPeer('memfd', abstractAddress('memfd'), async (conn, child) => {
+        expect(conn.send(new Uint8Array([1]), [seg.fd, wake.fd])).toBe(1);
+        expect(await wake.wait({ timeoutMs: 20_000 })).toBe(true);
+        expect(await child.waitLine((l) => l.startsWith('mapped '))).toBe('mapped 2 memfd 4242');
+        expect(Atomics.load(seg.i32, seg.dataOffset / 4 + 1)).toBe(4243);
+        const r = await recvOne(conn, new Uint8Array(16));
+        expect([r.bytes, r.fds.length]).toEqual([1, 1]);
+        // fromFd insists on the seals (default requireSeals) and checks the header the child wrote.
+        const back = Segment.fromFd(r.fds[0]!, { package: 'testkit', kind: 5, layoutMajor: 1 });
+        try {
+          expect(back.kind).toBe('memfd');
+          expect(back.size).toBe(8192);
+          expect(back.header!.creator.pid).toBe(child.proc.pid);
+          expect(Atomics.load(back.i32, back.dataOffset / 4)).toBe(8484);
+        } finally { back.close(); }
+        conn.close();
+        await child.waitLine((l) => l === 'done');
+        expect(await child.exited).toBe(0);
+      });
+    } finally { wake.close(); seg.close(); }
+    expect(leftovers(name)).toEqual([]);
+  });
 
   it('a full backlog is retried until a slot frees; a connect aborted while waiting rejects ERR_ABORTED', async () => {
     const address = abstractAddress('backlog');
