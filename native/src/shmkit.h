@@ -30,3 +30,6 @@ SHK_API int64_t shk_set_passcred(int32_t fd, int32_t on);
 SHK_API int64_t shk_shutdown(int32_t fd, int32_t how);
 #endif
 /* --- core-sock --- */
+/* --- core-utils --- */
+void shk_utils_selftest(int *passed, int *failed);
+/* --- core-utils --- */
