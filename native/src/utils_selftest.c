@@ -1,8 +1,9 @@
 /* Self-test checks of shm-core.md §8 native rows 2 and 6 not covered elsewhere: robust mutex error paths
  * (relock -EDEADLK, unlock by a non-owner -EPERM, timedlock on a held mutex -> 3 after at least the
- * timeout), a futex wake across fork, a FIFO writer without a reader (-ENXIO), and shk_fence. */
+ * timeout), a futex wake across fork, a FIFO writer without a reader (-ENXIO), shk_fence, shk_read/write. */
 #include "shmkit.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,4 +85,16 @@ void shk_utils_selftest(int *passed, int *failed) {
   if (wr >= 0) shk_close((int32_t)wr);
   if (rd >= 0) shk_close((int32_t)rd);
   UT_CHECK(unlink(path) == 0);
+
+  /* shk_read / shk_write on a non-blocking pipe. */
+  int pp[2]; UT_CHECK(pipe2(pp, O_NONBLOCK | O_CLOEXEC) == 0);
+  uint8_t out[3] = { 1, 2, 3 }, in[8] = { 0 };
+  UT_CHECK(shk_read(pp[0], in, sizeof in) == -EAGAIN);
+  UT_CHECK(shk_write(pp[1], out, 3) == 3);
+  UT_CHECK(shk_read(pp[0], in, sizeof in) == 3 && in[0] == 1 && in[2] == 3);
+  UT_CHECK(shk_read(pp[0], in, -1) == -EINVAL);
+  close(pp[1]);
+  UT_CHECK(shk_read(pp[0], in, sizeof in) == 0); /* EOF */
+  close(pp[0]);
+  UT_CHECK(shk_write(pp[1], out, 1) == -EBADF);
 }
