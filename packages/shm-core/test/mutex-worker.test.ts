@@ -8,9 +8,9 @@ import { RobustMutex, Segment } from '../src/index.js';
 describe('RobustMutex and worker threads (§3.8, §8 row 22)', () => {
   it('a worker thread that exits holding the mutex hands the next locker recovered, then acquired', async () => {
     const name = uniqueName('mworker');
-    const seg = Segment.create({ package: 'testkit', name, size: 4096, layoutMajor: 1, init: (s) => { RobustMutex.init(s, 64); } });
+    let m!: RobustMutex; // the creator's handle, from init
+    const seg = Segment.create({ package: 'testkit', name, size: 4096, layoutMajor: 1, init: (s) => { m = RobustMutex.init(s, 64); } });
     try {
-      const m = RobustMutex.attach(seg, 64);
       // The worker runs the CJS build (workers do not get the TS loader); the mutex is process-shared,
       // so a second copy of shm-core in the worker meets the same pthread mutex.
       const lib = fileURLToPath(new URL('../dist/index.cjs', import.meta.url));
