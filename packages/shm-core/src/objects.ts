@@ -142,6 +142,12 @@ export function watchObjects(prefix: string, listener: (fileName: string) => voi
   if (typeof listener !== 'function') throw new ShmkitError('ERR_INVALID_ARGUMENT', 'watchObjects: listener must be a function');
   let closed = false;
   let watcher: FSWatcher;
+  /** A failure of the watch: it stops, and onError hears about it once. */
+  const fail = (e: unknown) => {
+    if (closed) return;
+    handle.close();
+    opts.onError?.(e instanceof ShmkitError ? e : fsError(e, 'watch', `watchObjects(${p})`));
+  };
   try {
     watcher = watch(SHM_DIR, { persistent: true, encoding: 'utf8' }, (event, fileName) => {
       if (closed || event !== 'rename') return;
@@ -149,7 +155,9 @@ export function watchObjects(prefix: string, listener: (fileName: string) => voi
         if (fileName.startsWith(p)) listener(fileName);
         return;
       }
-      for (const n of listObjectNames(p)) { if (closed) return; listener(n); }
+      let names: string[];
+      try { names = listObjectNames(p); } catch (e) { fail(e); return; }
+      for (const n of names) { if (closed) return; listener(n); }
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -165,10 +173,6 @@ export function watchObjects(prefix: string, listener: (fileName: string) => voi
     unref() { watcher.unref(); return handle; },
     [Symbol.dispose]() { handle.close(); },
   };
-  watcher.on('error', (e) => {
-    if (closed) return;
-    handle.close();
-    opts.onError?.(fsError(e, 'watch', `watchObjects(${p})`));
-  });
+  watcher.on('error', fail);
   return handle;
 }
