@@ -30,3 +30,8 @@ SHK_API int64_t shk_set_passcred(int32_t fd, int32_t on);
 SHK_API int64_t shk_shutdown(int32_t fd, int32_t how);
 #endif
 /* --- core-sock --- */
+/* --- core-utils --- */
+SHK_API int64_t shk_read(int32_t fd, uint8_t *buf, int64_t cap);
+SHK_API int64_t shk_write(int32_t fd, const uint8_t *buf, int64_t len);
+void shk_utils_selftest(int *passed, int *failed);
+/* --- core-utils --- */

@@ -47,6 +47,7 @@ int main(void) {
   { extern void shk_sock_selftest(int *, int *); shk_sock_selftest(&passed, &failed); }
   { void shk_liveness_selftest(int *, int *); shk_liveness_selftest(&passed, &failed); }
   shk_selftest_segx(&passed, &failed);
+  { void shk_utils_selftest(int *, int *); shk_utils_selftest(&passed, &failed); }
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -35,3 +35,8 @@ export { Waiter, DoorbellGroup } from './waiter.js';
 export type { WaitMode, WaiterOptions, WaitConfig, WaiterStats } from './waiter.js';
 export type { WakeWatcher } from './wake.js';
 export type { FutexWaitResult } from './futex.js';
+// --- core-utils ---
+export { fullFence, randomNonce64 } from './misc.js';
+export { linkObject, unlinkObject, listObjectNames, watchObjects } from './objects.js';
+export type { ObjectWatch } from './objects.js';
+// --- core-utils ---

@@ -2,6 +2,7 @@
 // count as dead, pids of another pid namespace are 'unknown'; process exit watched through a pidfd.
 import { readFileSync, readlinkSync } from 'node:fs';
 import { ShmkitError, errnoName, syscallError } from './errors.js';
+import { watchFd, type FdWatcher } from './fd.js';
 import { native } from './native.js';
 
 export type Liveness = 'alive' | 'dead' | 'unknown';
@@ -115,11 +116,8 @@ export function processInfo(pid: number): { startTime: number; exePath: string; 
   }
 }
 
-/** Poll handles of pending exit watches: kept reachable so the GC never silently stops them. */
-const watching = new Set<unknown>();
-
-/** Resolves when the process exits (pidfd + libuv poll, no polling loop). Resolves at once if it is
- *  already dead or its start time differs. ERR_UNSUPPORTED_PLATFORM where pidfd_open is missing. */
+/** Resolves when the process exits (pidfd + an {@link FdWatcher}, no polling loop). Resolves at once if it
+ *  is already dead or its start time differs. ERR_UNSUPPORTED_PLATFORM where pidfd_open is missing. */
 export function watchProcessExit(id: { pid: number; startTime: number }, opts: { signal?: AbortSignal } = {}): Promise<void> {
   validPid(id?.pid, 'watchProcessExit');
   if (!Number.isSafeInteger(id.startTime) || id.startTime < 0) {
@@ -134,23 +132,28 @@ export function watchProcessExit(id: { pid: number; startTime: number }, opts: {
   if (fd < 0) return Promise.reject(syscallError(fd, 'pidfd_open', `watchProcessExit(${id.pid}) ${errnoName(-fd) ?? ''}`.trim()));
   // The pid could have been reused between the caller's identity and the open: the fd would then
   // refer to another process. A start time that differs (or a zombie) means ours is already gone.
-  if (processLiveness(id) === 'dead') { n.close(fd); return Promise.resolve(); }
+  let watcher: FdWatcher;
+  try {
+    if (processLiveness(id) === 'dead') { n.close(fd); return Promise.resolve(); }
+    watcher = watchFd(fd);
+  } catch (e) { n.close(fd); return Promise.reject(e); }
   return new Promise<void>((resolve, reject) => {
     let done = false;
     const finish = (err?: unknown) => {
       if (done) return;
       done = true;
-      watcher.stop(); watcher.close(); watching.delete(watcher);
+      watcher.close(); // stops it; the watcher set of fd.ts no longer holds it
       n.close(fd);
       signal?.removeEventListener('abort', onAbort);
       if (err === undefined) resolve(); else reject(err);
     };
     const onAbort = () => finish(new ShmkitError('ERR_ABORTED', 'watchProcessExit: aborted', { cause: signal?.reason }));
-    const watcher = n.poll(fd, (status) => {
-      finish(status < 0 ? syscallError(status, 'uv_poll', `watchProcessExit(${id.pid})`) : undefined);
-    });
-    watching.add(watcher);
-    watcher.start();
+    // A started watcher is kept reachable by fd.ts, so the GC never silently stops this watch.
+    try {
+      watcher.start({ readable: true }, (ev) => {
+        finish(ev.error ? new ShmkitError(ev.error.code, `watchProcessExit(${id.pid}): ${ev.error.message}`, { cause: ev.error }) : undefined);
+      });
+    } catch (e) { finish(e); return; }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -77,6 +77,9 @@ export interface NativeApi {
   // --- core-segment ---
   // --- core-wait ---
   // --- core-wait ---
+  // --- core-utils ---
+  fence(): void;
+  // --- core-utils ---
 }
 
 const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, string> = {
@@ -146,6 +149,9 @@ const SIGNATURES: Record<keyof Omit<NativeApi, 'view' | 'detach' | 'poll'>, stri
   // --- core-segment ---
   // --- core-wait ---
   // --- core-wait ---
+  // --- core-utils ---
+  fence: 'void shk_fence(void)',
+  // --- core-utils ---
 };
 
 let api: NativeApi | undefined;

@@ -81,6 +81,12 @@ function lockHeld(objName: string, pid: number | undefined, reason?: string): Sh
   return new ShmkitError('ERR_LOCK_HELD', `${objName}: held by ${pid === undefined ? 'a live process' : `live process ${pid}`}${reason ? ` (${reason})` : ''}`, { details });
 }
 
+/** Leak net (ARCHITECTURE §6): a NodeLock collected without release() warns. Its fd stays open, so the
+ *  lock stays held until the process exits, exactly as acquire() promises; only release() gives it up. */
+const lockLeaks = new FinalizationRegistry<string>((objName) => {
+  process.emitWarning(`shmkit NodeLock ${objName} was not released (it stays held until the process exits)`, { code: 'SHMKIT_LEAK' });
+});
+
 /** A per-node lock object `/shmkit.<pkg>.<name>.<part>` held (flock) for the life of this process. */
 export class NodeLock implements Disposable {
   readonly objectName: string;
@@ -91,6 +97,7 @@ export class NodeLock implements Disposable {
 
   private constructor(objName: string, path: string, fd: number, ino: bigint, identity: ProcessIdentity) {
     this.objectName = objName; this.#path = path; this.#fd = fd; this.#ino = ino; this.identity = identity;
+    lockLeaks.register(this, objName, this);
   }
 
   /** Holds /shmkit.<pkg>.<name>.<part> for the life of this process; ERR_LOCK_HELD if a live process holds it. */
@@ -135,6 +142,9 @@ export class NodeLock implements Disposable {
         // 3. The name exists: is its holder alive?
         const seen = checkFile(path);
         if (seen.verdict === 'absent') continue;          // released meanwhile: link again
+        if (seen.verdict === 'unknown') {                  // another user's object we may not even open
+          throw new ShmkitError('ERR_PERMISSION', `${objName}: exists and is not readable by us, so its holder cannot be checked`, { errno: EACCES, syscall: 'open', details: { objectName: objName } });
+        }
         if (seen.verdict !== 'dead') throw lockHeld(objName, seen.pid);
         // 4. Dead holder: take its inode's flock to become the only replacer.
         const stale = n.fileOpen(path, O_RDONLY, 0);
@@ -178,6 +188,7 @@ export class NodeLock implements Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
+    lockLeaks.unregister(this);
     try {
       if (pathIno(this.#path) === this.#ino) unlinkQuiet(this.#path);
     } finally { native().close(fd); }

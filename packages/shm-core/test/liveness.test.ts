@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { killAll, spawnChild, uniqueName, until } from '@shmkit/testkit';
+import { fileURLToPath } from 'node:url';
+import { killAll, spawnChild, spawnFixture, uniqueName, until } from '@shmkit/testkit';
 import { isShmkitError, lockRangeFd, objectName, objectPath, parseProcStat, processInfo, processLiveness, selfIdentity, watchProcessExit } from '../src/index.js';
 import type { P as RangeP } from './fixtures/range-holder.js';
 import type { P as StepsP } from './fixtures/point-steps.js';
@@ -92,6 +93,12 @@ describe('process liveness', () => {
     await watchProcessExit(id); // already dead
     await watchProcessExit({ pid: process.pid, startTime: selfIdentity().startTime + 1 }); // pid reused
     expect(() => watchProcessExit({ pid: 1, startTime: -1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+
+  it('a pending watchProcessExit survives garbage collection (fixture with gc exposed)', async () => {
+    const c = spawnFixture(fileURLToPath(new URL('./fixtures/exit-watch-gc.ts', import.meta.url)));
+    expect(await c.waitLine((l) => l === 'resolved' || l === 'timeout')).toBe('resolved');
+    expect(await c.exited).toBe(0);
   });
 });
 

@@ -161,6 +161,19 @@ describe('NodeLock', () => {
     expect(tempsOf(name)).toEqual([]);
   }, 120_000);
 
+  it('a NodeLock collected without release() warns SHMKIT_LEAK and stays held until its process exits', async () => {
+    const name = uniqueName('nl-leak');
+    const c = await spawnHolder(name);
+    try {
+      const r = await c.request({ type: 'leak' }, 'leaked');
+      expect(r.code).toBe('SHMKIT_LEAK');
+      expect(r.warning).toContain(`/shmkit.testkit.${name}.lock was not released`);
+      expect(NodeLock.check('testkit', name)).toBe('alive');
+      await c.kill('SIGKILL');
+      expect(NodeLock.check('testkit', name)).toBe('dead');
+    } finally { rmSync(lockPath(name), { force: true }); }
+  });
+
   it('bad input: a part that is not a lock part, invalid names, unknown package', () => {
     expect(() => NodeLock.acquire('testkit', uniqueName('nl'), 'ring')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_NAME' }));
     expect(() => NodeLock.acquire('testkit', 'a/b')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_NAME' }));

@@ -386,6 +386,35 @@ describe('fd passing across processes (§8 item 32)', () => {
     });
   }
 
+  it('a sealed memfd segment and an eventfd go to a child, which maps it with fromFd, answers in it and sends back a memfd of its own', async () => {
+    const name = uniqueName('memfdpass');
+    const seg = Segment.createMemfd({ package: 'testkit', name, size: 65536, layoutMajor: 1,
+      init: (s) => { Atomics.store(s.i32, s.dataOffset / 4, 4242); } });
+    const wake = WakeHandle.eventfd();
+    try {
+      await withPeer('memfd', abstractAddress('memfd'), async (conn, child) => {
+        expect(conn.send(new Uint8Array([1]), [seg.fd, wake.fd])).toBe(1);
+        expect(await wake.wait({ timeoutMs: 20_000 })).toBe(true);
+        expect(await child.waitLine((l) => l.startsWith('mapped '))).toBe('mapped 2 memfd 4242');
+        expect(Atomics.load(seg.i32, seg.dataOffset / 4 + 1)).toBe(4243);
+        const r = await recvOne(conn, new Uint8Array(16));
+        expect([r.bytes, r.fds.length]).toEqual([1, 1]);
+        // fromFd insists on the seals (default requireSeals) and checks the header the child wrote.
+        const back = Segment.fromFd(r.fds[0]!, { package: 'testkit', kind: 5, layoutMajor: 1 });
+        try {
+          expect(back.kind).toBe('memfd');
+          expect(back.size).toBe(8192);
+          expect(back.header!.creator.pid).toBe(child.proc.pid);
+          expect(Atomics.load(back.i32, back.dataOffset / 4)).toBe(8484);
+        } finally { back.close(); }
+        conn.close();
+        await child.waitLine((l) => l === 'done');
+        expect(await child.exited).toBe(0);
+      });
+    } finally { wake.close(); seg.close(); }
+    expect(leftovers(name)).toEqual([]);
+  });
+
   it('a full backlog is retried until a slot frees; a connect aborted while waiting rejects ERR_ABORTED', async () => {
     const address = abstractAddress('backlog');
     const server = UnixServer.listen(address, { backlog: 1 });
