@@ -198,8 +198,21 @@ export function native(): NativeApi {
     };
   };
   loaded.detach = (buf) => (detachFn ? detachFn(buf) : false);
+  // §3.2: the SIGBUS guard is installed as the library loads (before any mapping exists), and the shim's
+  // poisoned[] table is viewed once for the life of the process.
+  if (process.env['SHMKIT_NO_SIGBUS_GUARD'] !== '1' && loaded.init(0) >= 0) {
+    guardPoisoned = new Uint32Array(loaded.view(loaded.guardTable(), 4096));
+  }
   api = loaded;
   return api;
+}
+
+let guardPoisoned: Uint32Array | null = null;
+/** The SIGBUS guard's `poisoned[1024]` (§4.5), or null when the guard is off (`SHMKIT_NO_SIGBUS_GUARD=1`,
+ *  or shk_init failed). Loads the library. */
+export function sigbusGuardTable(): Uint32Array | null {
+  native();
+  return guardPoisoned;
 }
 
 // --- core-sock ---
