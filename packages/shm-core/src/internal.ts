@@ -3,6 +3,8 @@ import { native } from './native.js';
 import type { Segment } from './segment.js';
 
 export { TEST_POINTS_ENABLED, testPoint, setTestPointHandler } from './testpoint.js';
+/** Test switch (shm-core.md §8 test 17): behave as if the N-API detach were unavailable, so close() tombstones. */
+export { forceTombstoneForTests } from './segment.js';
 
 /** Address of the first byte of a segment's mapping (for shim calls in sibling packages). */
 export function segmentAddress(seg: Segment): number { return seg.address(0); }

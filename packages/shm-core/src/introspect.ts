@@ -2,12 +2,12 @@
 // judge creator and lock liveness, find the processes that use them.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import type { ShmkitErrorCode } from './errors.js';
-import { native } from './native.js';
+import { processLiveness, type Liveness, type ProcessIdentity } from './liveness.js';
 import { parseObjectName, SHM_DIR, type PackageToken, type ParsedObjectName } from './names.js';
+import { NodeLock } from './nodelock.js';
 import { decodeHeader, HEADER_SIZE, MAGIC, type SegmentHeader } from './segment.js';
 
-export type Liveness = 'alive' | 'dead' | 'unknown';
-export interface ProcessIdentity { pid: number; startTime: number; pidNs?: number }
+export type { Liveness, ProcessIdentity } from './liveness.js';
 export type ObjectKind = 'segment' | 'fifo' | 'lock' | 'temp' | 'socket' | 'memfd' | 'other';
 export interface ObjectInfo {
   fileName: string;
@@ -65,34 +65,13 @@ export interface InstanceLiveness { verdict: Liveness; reason: string; removable
 
 const errnoCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
-/** §5.17 for a header's creator: pid gone, zombie or another start time → dead. */
+/** §5.17 for a creator; a start time of 0 (unknown when the header was written) is not compared. */
 function creatorLiveness(id: ProcessIdentity): Liveness {
-  let text: string;
-  try { text = readFileSync(`/proc/${id.pid}/stat`, 'utf8'); } catch (e) {
-    const c = errnoCode(e);
-    return c === 'ENOENT' || c === 'ESRCH' ? 'dead' : 'unknown';
-  }
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  if (state === 'Z' || state === 'X') return 'dead';
-  if (id.startTime > 0 && Number(fields[19]) !== id.startTime) return 'dead';
-  return 'alive';
+  try { return processLiveness(id.startTime > 0 ? id : { pid: id.pid }); } catch { return 'unknown'; }
 }
-
-/** §5.16 "check" of a lock object: held → alive; free → dead; 'unknown' without the native library. */
+/** §5.16 "check" of a lock object through NodeLock.checkPath; 'unknown' when it cannot tell (e.g. no native library). */
 function lockLiveness(path: string): Liveness | 'absent' {
-  let n: ReturnType<typeof native>;
-  try { n = native(); } catch { return 'unknown'; }
-  const fd = n.fileOpen(path, 4, 0);
-  if (fd === -2) return 'absent';
-  if (fd < 0) return 'unknown';
-  try {
-    const r = n.flock(fd, 1 | 4);
-    if (r === -11) return 'alive';
-    if (r < 0) return 'unknown';
-    n.flock(fd, 8);
-    return 'dead';
-  } finally { n.close(fd); }
+  try { return NodeLock.checkPath(path); } catch { return 'unknown'; }
 }
 
 type HeaderRead = { header?: SegmentHeader; error?: ShmkitErrorCode };
@@ -146,6 +125,14 @@ function withHeader(info: ObjectInfo, r: HeaderRead): void {
     const identity = { pid: r.header.creator.pid, startTime: r.header.creator.startTime };
     info.creator = { identity, liveness: creatorLiveness(identity) };
   }
+}
+/** A temporary object (`<final>~<pid>-<hex8>`, §5.3 step 2) left by a builder: shorter than a header means it
+ *  died before ftruncate, so it is still 'pending'; without a readable header its creator is the pid in the name. */
+function tempInfo(info: ObjectInfo): void {
+  const t = info.parsed.temp;
+  if (!t) return;
+  if (info.size < HEADER_SIZE && info.headerError === 'ERR_SEGMENT_TRUNCATED') { delete info.headerError; info.state = 'pending'; }
+  if (!info.creator && t.pid > 0) info.creator = { identity: { pid: t.pid, startTime: 0 }, liveness: creatorLiveness({ pid: t.pid, startTime: 0 }) };
 }
 function fallbackParse(fileName: string): ParsedObjectName {
   return { package: undefined, packageToken: '', name: fileName, part: undefined, temp: undefined };
@@ -217,6 +204,7 @@ export function listSegments(opts: ListOptions = {}): ObjectInfo[] {
     if (st.isFile() && !st.isSymbolicLink()) {
       withHeader(info, st.size >= HEADER_SIZE ? readHeader(path) : { error: 'ERR_SEGMENT_TRUNCATED' });
       if (kind === 'lock') { const l = lockLiveness(path); info.lock = l === 'absent' ? 'dead' : l; }
+      if (kind === 'temp') tempInfo(info);
     }
     out.push(info);
   }

@@ -159,7 +159,7 @@ let api: NativeApi | undefined;
 function libraryPathFor(): string {
   const override = process.env['SHMKIT_NATIVE_LIB'];
   if (override) {
-    if (!existsSync(override)) throw new ShmkitError('ERR_NATIVE_NOT_FOUND', `libshmkit.so not found at SHMKIT_NATIVE_LIB=${override}`);
+    if (!existsSync(override)) throw new ShmkitError('ERR_NATIVE_NOT_FOUND', `libshmkit.so not found at SHMKIT_NATIVE_LIB=${override} (no fallback); run pnpm --filter @shmkit/native build`, { details: { tried: [override] } });
     return override;
   }
   const require = createRequire(import.meta.url);
@@ -174,15 +174,27 @@ function libraryPathFor(): string {
 /** Loads libshmkit.so on first use. */
 export function native(): NativeApi {
   if (api) return api;
+  if (loadError !== undefined) throw loadError;
+  try { return load(); } catch (e) { loadError = e; throw e; }
+}
+/** §5.2: the first load failure is kept and rethrown by every later call. */
+let loadError: unknown;
+
+function load(): NativeApi {
   if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
     throw new ShmkitError('ERR_UNSUPPORTED_PLATFORM', `shmkit needs Linux x64 or arm64, not ${process.platform} ${process.arch}`);
   }
   const path = libraryPathFor();
-  const lib = koffi.load(path);
+  let lib: ReturnType<typeof koffi.load>;
+  try { lib = koffi.load(path); } catch (e) {
+    throw new ShmkitError('ERR_NATIVE_NOT_FOUND', `${path} could not be loaded: ${(e as Error).message}`, { cause: e, details: { tried: [path] } });
+  }
+  // The ABI is checked before any other symbol is looked up: an older or foreign library may lack them.
+  const abi = (lib.func(SIGNATURES.abiVersion) as () => number)();
+  if (abi !== 1) throw new ShmkitError('ERR_NATIVE_ABI_MISMATCH', `libshmkit.so at ${path} has ABI ${abi}, expected 1`, { details: { expected: 1, actual: abi } });
   const fns: Record<string, unknown> = {};
   for (const [key, sig] of Object.entries(SIGNATURES)) fns[key] = lib.func(sig);
   const loaded = fns as unknown as NativeApi;
-  if (loaded.abiVersion() !== 1) throw new ShmkitError('ERR_NATIVE_ABI_MISMATCH', `libshmkit.so at ${path} has ABI ${loaded.abiVersion()}, expected 1`);
   if (loaded.mutexSize() > 64) throw new ShmkitError('ERR_UNSUPPORTED_PLATFORM', 'pthread_mutex_t larger than 64 bytes');
   const mod = { exports: {} as { detach?: (b: ArrayBuffer) => boolean } };
   try { process.dlopen(mod as unknown as NodeJS.Module, path); } catch { /* tombstone fallback */ }
@@ -204,8 +216,21 @@ export function native(): NativeApi {
     };
   };
   loaded.detach = (buf) => (detachFn ? detachFn(buf) : false);
+  // §3.2: the SIGBUS guard is installed as the library loads (before any mapping exists), and the shim's
+  // poisoned[] table is viewed once for the life of the process.
+  if (process.env['SHMKIT_NO_SIGBUS_GUARD'] !== '1' && loaded.init(0) >= 0) {
+    guardPoisoned = new Uint32Array(loaded.view(loaded.guardTable(), 4096));
+  }
   api = loaded;
   return api;
+}
+
+let guardPoisoned: Uint32Array | null = null;
+/** The SIGBUS guard's `poisoned[1024]` (§4.5), or null when the guard is off (`SHMKIT_NO_SIGBUS_GUARD=1`,
+ *  or shk_init failed). Loads the library. */
+export function sigbusGuardTable(): Uint32Array | null {
+  native();
+  return guardPoisoned;
 }
 
 // --- core-sock ---

@@ -6,6 +6,7 @@ import { guardTable } from './guard.js';
 import { native } from './native.js';
 import { objectName, PACKAGES, type PackageToken } from './names.js';
 import { lockOpBits, lockRangeFd, type LockOp } from './rangelock.js';
+import { testPoint } from './testpoint.js';
 
 import { SHM_DIR } from './names.js';
 export const MAGIC = 0x4b4d4853; // "SHMK" as LE u32
@@ -279,6 +280,7 @@ export class Segment implements Disposable {
         seg.#dataOffset = headerSize;
       }
       opts.init?.(seg);
+      testPoint('shm-core.create.beforeReady');
       if (headed) Atomics.store(seg.i32, 3, INIT_READY);
       if (opts.mode !== undefined && opts.mode !== 0o600) { r = n.fchmod(fd, opts.mode); if (r < 0) throw syscallError(r, 'fchmod', meta.label); }
       return seg;
@@ -328,6 +330,7 @@ export class Segment implements Disposable {
     let seg: Segment | undefined;
     try {
       seg = Segment.#build(fd, { kind: 'shm', objectName: name, path: SHM_DIR + name, label: name }, opts, headerSize);
+      testPoint('shm-core.create.beforeLink');
       const r = n.link(SHM_DIR + tmp, SHM_DIR + name);
       if (r === -EEXIST) throw new ShmkitError('ERR_EXISTS', `${name}: already exists`, { errno: EEXIST, syscall: 'link' });
       if (r < 0) throw syscallError(r, 'link', name);
@@ -466,6 +469,7 @@ export class Segment implements Disposable {
     try {
       seg = Segment.#build(fd, { kind: 'file', objectName: undefined, path, label: path }, opts, headerSize);
       if (opts.lock) Segment.#lockOrThrow(fd, path);
+      testPoint('shm-core.create.beforeLink');
       const r = n.link(tmp, path);
       if (r === -EEXIST) throw new ShmkitError('ERR_EXISTS', `${path}: already exists`, { errno: EEXIST, syscall: 'link' });
       if (r < 0) throw syscallError(r, 'link', path);
@@ -689,6 +693,4 @@ export function decodeHeader(dv: DataView, initialized: number): SegmentHeader {
   };
 }
 
-/** The mapping address of a segment (for sibling packages that need raw addresses). */
-export function segmentAddress(seg: Segment): number { return seg.address(0); }
 

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { ShmkitError } from './errors.js';
 import { futexWait, futexWake } from './futex.js';
 import type { Segment } from './segment.js';
+import { testPoint } from './testpoint.js';
 import type { WaitOptions, WakeHandle } from './wake.js';
 
 export const DOORBELL_SIZE = 16;
@@ -263,6 +264,7 @@ export class Waiter implements Disposable {
   #park(state: number): void {
     if (this.#parked) Atomics.add(this.#parked, 0, 1);
     Atomics.store(this.#words, 0, state);
+    testPoint('shm-core.doorbell.afterParkFlag');
   }
   /** §5.14 step 5 (or the undo of steps 1–2): Awake unless a producer or close() changed it; group −1. */
   #unpark(state: number): void {

@@ -103,4 +103,19 @@ describe('listSegments (§5.20)', () => {
     child.kill('SIGKILL');
     await child.exited;
   });
+
+  it('a temp that died before ftruncate (under 64 bytes) is a pending temp whose creator is the pid in its name', () => {
+    const name = uniqueName('tmp0');
+    const temp = `${SHM_DIR}/shmkit.testkit.${name}~999999-0badcafe`;
+    const mineTemp = `${SHM_DIR}/shmkit.testkit.${name}-b~${process.pid}-00c0ffee`;
+    writeFileSync(temp, Buffer.alloc(0), { mode: 0o600 });
+    writeFileSync(mineTemp, Buffer.alloc(8), { mode: 0o600 });
+    try {
+      const [dead, alive] = mine(name, listSegments({ package: 'testkit' }));
+      expect(dead).toMatchObject({ kind: 'temp', state: 'pending', size: 0, creator: { identity: { pid: 999999 }, liveness: 'dead' } });
+      expect(dead!.headerError).toBeUndefined();
+      expect(alive).toMatchObject({ kind: 'temp', state: 'pending', creator: { identity: { pid: process.pid }, liveness: 'alive' } });
+    } finally { rmSync(temp, { force: true }); rmSync(mineTemp, { force: true }); }
+    expect(leftovers(name)).toEqual([]);
+  });
 });

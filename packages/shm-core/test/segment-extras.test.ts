@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll, leftovers, spawnFixture, uniqueName } from '@shmkit/testkit';
-import { forceTombstoneForTests } from '../src/segment.js';
+import { forceTombstoneForTests } from '../src/internal.js';
 import { isShmkitError, lockRangeFd, RobustMutex, Segment, SHM_DIR, ShmkitError, WakeHandle } from '../src/index.js';
 import { createInterface } from 'node:readline';
 
