@@ -128,6 +128,8 @@ export class ChannelCore {
   readonly ring32: Uint32Array;
   /** u64 words of the ring segment's first page. */
   readonly rb: BigUint64Array;
+  /** u32 words of the same page (low halves of the counters, read under the writer lock). */
+  readonly rh32: Uint32Array;
   /** i32 / u64 words of the whole readers segment. */
   readonly ri32: Int32Array;
   readonly rib: BigUint64Array;
@@ -156,6 +158,7 @@ export class ChannelCore {
     this.ring = ringSeg.uint8(RING_DATA_OFFSET, this.S);
     this.ring32 = new Uint32Array(ringSeg.buffer, RING_DATA_OFFSET, this.S >> 2);
     this.rb = new BigUint64Array(ringSeg.buffer, 0, RING_DATA_OFFSET >> 3);
+    this.rh32 = new Uint32Array(ringSeg.buffer, 0, RING_DATA_OFFSET >> 2);
     this.ri32 = readersSeg.int32(0, readersSeg.size >> 2);
     this.rib = new BigUint64Array(readersSeg.buffer, 0, readersSeg.size >> 3);
     this.writable = !ringSeg.readonly;

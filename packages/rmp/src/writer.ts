@@ -43,10 +43,15 @@ export interface RmpWriterStats {
 
 type Fill = (ring: Uint8Array, offset: number) => void;
 const BLOCKED = -1;
-const U32 = 0xffff_ffffn;
 
 /** What the policy loop asks its driver to do (sync: block the thread; async: await). */
 type Step = { kind: 'sleep'; ms: number } | { kind: 'decide'; info: BackpressureInfo } | { kind: 'lock' };
+
+const FREE = RING.freePos >> 3, RESERVE = RING.reserveEnd >> 3, COMMIT = RING.commitSeq >> 3;
+const FREE_LO = RING.freePos >> 2, RESERVE_LO = RING.reserveEnd >> 2, COMMIT_LO = RING.commitSeq >> 2, COMMIT_HI = COMMIT_LO + 1;
+/** BigInt of small record sizes, made once (no allocation per write). */
+const NEED_BIG: bigint[] = Array.from({ length: 513 }, (_, k) => BigInt(k * 8));
+function bigOf(need: number): bigint { return need <= 4096 ? NEED_BIG[need >> 3]! : BigInt(need); }
 
 function d(a: bigint, b: bigint): bigint { return BigInt.asIntN(64, a - b); }
 function max64(a: bigint, b: bigint): bigint { return d(a, b) >= 0n ? a : b; }
@@ -161,35 +166,41 @@ export class RmpWriter implements Disposable {
 
   // ---- one record (5.3), lock held ----
   #writeRecord(len: number, payload: Uint8Array | undefined, fill: Fill | undefined, honour: boolean): number {
-    const c = this.#c, S = c.S, rb = c.rb;
-    let F = c.freePos();
-    let R = c.reserveEnd();
-    if (d(R, F) < 0n || (F & 7n) !== 0n || (R & 7n) !== 0n) {
+    // Under the lock only lock holders store freePos / reserveEnd / commitSeq, so their low u32
+    // halves can be read plainly (no BigInt needed for indices, alignment and seq32).
+    const c = this.#c, S = c.S, rb = c.rb, h32 = c.rh32;
+    let F = Atomics.load(rb, FREE);
+    let R = Atomics.load(rb, RESERVE);
+    let i: number;
+    let rIsF = R === F;
+    if ((!rIsF && d(R, F) < 0n) || ((h32[FREE_LO]! | h32[RESERVE_LO]!) & 7) !== 0) {
       const F2 = BigInt.asUintN(64, (F + 7n) & ~7n);
       const R2 = max64(BigInt.asUintN(64, (R + 7n) & ~7n), F2);
       c.addRing(RING.abandonedBytes, d(R2, F) > 0n ? d(R2, F) : 0n);
-      Atomics.store(rb, RING.freePos >> 3, F2); Atomics.store(rb, RING.reserveEnd >> 3, R2);
-      F = F2; R = R2; this.#cacheValid = false;
-    }
+      Atomics.store(rb, FREE, F2); Atomics.store(rb, RESERVE, R2);
+      F = F2; R = R2; rIsF = R === F; this.#cacheValid = false;
+      i = Number(F & c.maskBig);
+    } else i = h32[FREE_LO]! & c.mask;
     const need = 8 + ((len + 7) & ~7);
-    let i = Number(F & c.maskBig);
     const r = S - i;
     if (need > r) {
       const padEnd = BigInt.asUintN(64, F + BigInt(r));
       if (honour && this.#blocked(padEnd) >= 0) return BLOCKED;
-      Atomics.store(rb, RING.reserveEnd >> 3, max64(R, padEnd));
+      R = rIsF ? padEnd : max64(R, padEnd);
+      Atomics.store(rb, RESERVE, R);
+      rIsF = R === padEnd;
       c.ring32[i >> 2] = (PAD_FLAG | (r - 8)) >>> 0;
-      c.ring32[(i >> 2) + 1] = Number(c.commitSeq() & U32);
-      Atomics.store(rb, RING.freePos >> 3, padEnd);
+      c.ring32[(i >> 2) + 1] = h32[COMMIT_LO]!;
+      Atomics.store(rb, FREE, padEnd);
       F = padEnd; i = 0;
       testPoint('rmp.write.afterPadCommit');
     }
-    const E = BigInt.asUintN(64, F + BigInt(need));
+    const E = F + bigOf(need); // stores wrap mod 2^64; comparisons use d()
     if (this.#blocked(E) >= 0) {
       if (honour) return BLOCKED;
       c.addRing(RING.overwrites, 1); this.#stats.overwrites++;
     }
-    Atomics.store(rb, RING.reserveEnd >> 3, max64(c.reserveEnd(), E));
+    Atomics.store(rb, RESERVE, rIsF ? E : max64(R, E));
     testPoint('rmp.write.afterReserve');
     const at = i + 8;
     if (fill !== undefined) {
@@ -205,15 +216,18 @@ export class RmpWriter implements Disposable {
         c.ring.set(payload!.subarray(half), at + half);
       } else c.ring.set(payload!, at);
     }
-    const seq = c.commitSeq();
+    const lo = h32[COMMIT_LO]!, hi = h32[COMMIT_HI]!;
     c.ring32[i >> 2] = len;
-    c.ring32[(i >> 2) + 1] = Number(seq & U32);
-    Atomics.store(rb, RING.commitSeq >> 3, BigInt.asUintN(64, seq + 1n));
+    c.ring32[(i >> 2) + 1] = lo;
+    // commitSeq + 1: without a carry only the low half changes, so one 32-bit atomic store
+    // publishes the new 64-bit value (a reader's 64-bit load sees the old or the new value)
+    if (lo !== 0xffff_ffff) Atomics.store(h32, COMMIT_LO, lo + 1);
+    else Atomics.store(rb, COMMIT, BigInt.asUintN(64, Atomics.load(rb, COMMIT) + 1n));
     testPoint('rmp.write.afterCommitSeq');
-    Atomics.store(rb, RING.freePos >> 3, E);
+    Atomics.store(rb, FREE, E);
     testPoint('rmp.write.afterCommit');
     this.#stats.messages++; this.#stats.bytes += len;
-    return Number(seq);
+    return hi * 4294967296 + lo;
   }
 
   #ring(): void { if (this.#notify) this.#stats.signals += this.#c.ringReaders(); }

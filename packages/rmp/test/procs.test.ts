@@ -185,9 +185,8 @@ describe('backpressure across processes', () => {
     await line(k, 'ready');
     k.kill(); await k.exited;
     const w = ch.createWriter({ backpressure: { policy: 'wait', timeoutMs: 5000, onTimeout: 'throw' } });
-    const t0 = performance.now();
     for (let i = 0; i < 100; i++) w.write(new Uint8Array(8));
-    expect(performance.now() - t0).toBeLessThan(4000);
+    expect(w.stats.waits).toBe(0); // never waited: the dead reader was skipped at once
     expect(ch.stats().deadReaderSkips).toBe(1n);
     expect(w.stats.waitTimeouts).toBe(0);
     ch.close();

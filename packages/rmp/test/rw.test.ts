@@ -27,6 +27,18 @@ describe('read/write (ported Toroni cases)', () => {
     expect(r.drain(() => {})).toBe(0);
     ch.close();
   });
+  it('seq numbers cross 2^32 (seq32 wraps, the carry reaches the high half)', () => {
+    const { ch } = fresh('seq32');
+    Atomics.store(ch._core.rb, 144 >> 3, 2n ** 32n - 2n);
+    const r = ch.createReader();
+    const w = ch.createWriter();
+    const seqs = [0, 1, 2, 3].map((k) => w.write(Uint8Array.of(k)));
+    expect(seqs).toEqual([2 ** 32 - 2, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1]);
+    expect(collect(r).map((m) => m.seq)).toEqual(seqs);
+    expect(ch.stats().commitSeq).toBe(2n ** 32n + 2n);
+    expect(r.stats.seqGaps).toBe(0);
+    ch.close();
+  });
   it('3: bytes round-trip over every ring index while wrapping several times', () => {
     const { ch } = fresh('rw3');
     const r = ch.createReader();
@@ -286,9 +298,9 @@ describe('read/write (ported Toroni cases)', () => {
     const r = ch.createReader();
     const w = ch.createWriter({ backpressure: { policy: 'wait', timeoutMs: 10_000 } });
     for (let i = 0; i < 64; i++) w.write(new Uint8Array(8));
-    const t0 = performance.now();
     w.write(new Uint8Array(8));
-    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(w.stats.waits).toBe(0); // the reader cannot run during a sync write: no wait at all
+    expect(w.stats.overwrites).toBe(1);
     expect(collect(r).length).toBe(0);
     expect(r.lastOverrun?.reason).toBe('lapped');
     r.resync();
