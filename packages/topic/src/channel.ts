@@ -1,8 +1,9 @@
 import {
-  isShmkitError, RmpChannel, SKIP,
+  isShmkitError, SKIP,
   type BackpressurePolicy, type MessageMeta, type NotifierKind, type OverrunInfo, type RmpCreateOptions, type RmpOpenOptions,
   type RmpReader, type RmpWriter, type ViewHandler, type WaitConfig,
 } from '@shmkit/rmp';
+import { extWords, RmpChannel, type RmpInternalOptions } from '@shmkit/rmp/internal';
 import { topicError } from './errors.js';
 import {
   anc, byteKey, checkTopic, decodeTopic, encodeTopic, encodeTopicInto, FLAG_POST_TO_DESCENDANTS, HEADER_FIXED, headerSize,
@@ -43,8 +44,10 @@ export interface TopicStats {
   payloadBytesCopied: number; subscriptions: number; generation: number;
 }
 
-/** reader-info segment offset 192 (ext[0]) as a u64 index */
-const GEN_INDEX = 192 >> 3;
+/** ext[0] of the reader-info segment (offset 192): the shared generation counter (4.1). */
+const GEN_INDEX = 0;
+/** The package token topic channels live under (object names `/shmkit.topic.<name>.*`, packageId 3). */
+const PACKAGE = 'topic' as const;
 const CACHE_SIZE = 256;
 const EVENTS = ['first-subscription', 'last-subscription-closed', 'overrun', 'error'] as const;
 
@@ -62,9 +65,9 @@ function resolveOpts(o: TopicChannelOptions | undefined): Resolved {
   if (o.autoResync !== undefined && typeof o.autoResync !== 'boolean') throw topicError('ERR_INVALID_ARGUMENT', 'autoResync must be a boolean');
   return { wait: o.wait, autoResync: o.autoResync ?? true, backpressure: o.backpressure, maxTopicBytes: mtb, maxBatch: mb, notifier: o.notifier };
 }
-function rmpOpts(o: TopicChannelOptions | undefined): TopicChannelOptions & { package: 'topic' } {
+function rmpOpts(o: TopicChannelOptions | undefined): RmpCreateOptions & RmpOpenOptions & RmpInternalOptions {
   const { wait: _w, autoResync: _a, backpressure: _b, maxTopicBytes: _m, maxBatch: _x, ...rest } = o ?? {};
-  return { ...rest, package: 'topic' };
+  return { ...rest, package: PACKAGE };
 }
 function fnv1a(v: Uint8Array, from: number, to: number): number {
   let h = 0x811c9dc5;
@@ -131,7 +134,7 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   private constructor(rmp: RmpChannel, o: Resolved) {
     this.#rmp = rmp; this.#o = o;
     this.name = rmp.name; this.ringSize = rmp.ringSize; this.maxPayload = rmp.maxPayload;
-    this.#gen = rmp._core.rib;
+    this.#gen = extWords(rmp);
     this.#tbuf = new Uint8Array(o.maxTopicBytes);
     this.#handler = { inspect: (v, m) => this.#inspect(v, m), commit: (c, m) => this.#commit(c, m) };
   }
@@ -156,7 +159,7 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
     return new TopicChannel(await RmpChannel.openOrCreate(name, rmpOpts(opts)), o);
   }
   /** Remove both segments and every wake FIFO. False if nothing existed. */
-  static unlink(name: string): boolean { return RmpChannel.unlink(name, { package: 'topic' }); }
+  static unlink(name: string): boolean { return RmpChannel.unlink(name, { package: PACKAGE }); }
 
   get subscriptionCount(): number { return this.#subs.size; }
   /** @internal the underlying rmp channel (tests, introspection). */

@@ -108,6 +108,21 @@ describe('filtering and records', () => {
     expect(got).toEqual(['ok']);
     expect(ch.stats().malformed).toBe(5);
   });
+  it('40: a stamp >= 2^53 is clamped and reaches every subscription; a stamp far above the counter is accepted as is', async () => {
+    const { ch } = fresh('bigstamp');
+    for (let i = 0; i < 5; i++) ch.subscribe('/other').close();       // counter at 5
+    const got: Array<[string, number]> = [];
+    ch.subscribe('/s', (m) => got.push([dec(m), m.generation]));
+    const huge = encodeRecord(0, 0, enc('/s'), enc('huge'));
+    new DataView(huge.buffer).setBigUint64(0, 0xffff_ffff_ffff_fff0n, true);
+    const raw = ch._rmp.createWriter();
+    raw.write(huge);
+    raw.write(encodeRecord(1e12, 0, enc('/s'), enc('far')));
+    raw.write(encodeRecord(5, 0, enc('/s'), enc('old')));            // below the subscription's 6: dropped
+    await settle(ch);
+    expect(got).toEqual([['huge', 2 ** 53 - 1], ['far', 1e12]]);
+    expect(ch.stats()).toMatchObject({ malformed: 0, droppedOlderGeneration: 1, generation: 6 });
+  });
   it('23: skip without copy: 1 000 non-matching 64 KiB messages copy no payload byte', async () => {
     const { ch } = fresh('skip', { ringSize: 4 * 1024 * 1024 });
     let got = 0;

@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { until, uniqueName } from '@shmkit/testkit';
 import { TopicChannel, type TopicChannelOptions, type TopicMessage } from '../src/index.js';
@@ -48,4 +49,23 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Loopback multicast self-check: does a 0-byte datagram to group:port reach a member joined on 127.0.0.1? */
+export async function multicastWorks(group: string, port: number): Promise<boolean> {
+  const r = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  const s = dgram.createSocket('udp4');
+  try {
+    return await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 500);
+      r.on('message', () => { clearTimeout(t); resolve(true); });
+      r.on('error', () => { clearTimeout(t); resolve(false); });
+      r.bind(port, () => {
+        try { r.addMembership(group, '127.0.0.1'); } catch { clearTimeout(t); resolve(false); return; }
+        s.bind(0, () => {
+          try { s.setMulticastInterface('127.0.0.1'); s.setMulticastLoopback(true); s.send(Buffer.alloc(0), port, group); } catch { clearTimeout(t); resolve(false); }
+        });
+      });
+    });
+  } finally { r.close(); s.close(); }
 }

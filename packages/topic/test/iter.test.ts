@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { until } from '@shmkit/testkit';
-import type { TopicMessage } from '../src/index.js';
-import { cleanup, dec, enc, fresh, settle } from './helpers.js';
+import { TopicChannel, type TopicMessage } from '../src/index.js';
+import { cleanup, dec, enc, fresh, keep, settle } from './helpers.js';
 
 afterEach(cleanup);
 const code = (c: string) => expect.objectContaining({ code: c });
@@ -64,6 +64,37 @@ describe('coalescing and bound publishers', () => {
     }
     expect(ch.stats().overruns).toBe(0);
   });
+  it('19: a publish issued during a flush (from the error listener of a failed auto-flush) lands in the next flush; unwritten entries are dropped and counted', async () => {
+    const { name, ch } = fresh('flush19', { ringSize: 1024, backpressure: { policy: 'wait', timeoutMs: 1, onTimeout: 'throw' } });
+    const slow = keep(await TopicChannel.open(name));
+    const stuck = slow.subscribe('/f');                    // its reader cannot move during the synchronous flush
+    const pub = ch.publisher('/f', { coalesce: true });
+    const errs: Array<{ code: string; details: Record<string, unknown> }> = [];
+    let stagedInListener = -1;
+    const F0 = ch._rmp.stats().freePos;
+    let F1 = 0n;
+    ch.on('error', (e) => {
+      errs.push(e.error as never);
+      expect(e.publisher).toBe(pub);
+      F1 = ch._rmp.stats().freePos;
+      pub.publish(enc('again'));                           // during the flush: staged for the next one
+      stagedInListener = pub.staged;
+      stuck.close();                                       // no active reader any more: the next flush cannot block
+    });
+    for (let i = 0; i < 20; i++) pub.publish(enc(`m${i}`.padEnd(100, '.')));
+    expect(pub.staged).toBe(20);
+    await until(() => pub.staged === 0 && errs.length === 1 && ch._rmp.stats().freePos !== F1, 10_000, 'second flush');
+    expect(stagedInListener).toBe(1);
+    const d = errs[0]!;
+    expect(d.code).toBe('ERR_WOULD_BLOCK');
+    const written = d.details.written as number;
+    expect(written).toBeGreaterThan(0);
+    expect(d.details.notWritten).toBe(20 - written);
+    expect(Number(F1 - F0)).toBe(written * 128);           // 8 + align8(16 + 100) per record
+    expect(Number(ch._rmp.stats().freePos - F1)).toBe(8 + 24);  // exactly 'again', the dropped ones are gone
+    expect(ch.stats().published).toBe(written + 1);
+  });
+
   it('tryPublish writes when nothing blocks and returns true', async () => {
     const { ch } = fresh('try');
     const s = ch.subscribe('/t');

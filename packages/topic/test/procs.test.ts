@@ -2,9 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { killAll, spawnFixture, until, type Child } from '@shmkit/testkit';
 import { matches } from '../src/index.js';
-import { cleanup, enc, fixture, fresh } from './helpers.js';
+import { cleanup, enc, fixture, fresh, multicastWorks } from './helpers.js';
 
 afterEach(() => { killAll(); cleanup(); });
+const GROUP = '239.255.77.3';
+const PORT = 20_000 + (process.pid % 20_000);
+const mcastOk = await multicastWorks(GROUP, PORT);
 const tp = (point: string, action: 'kill' | 'pause' = 'kill', skip = 0) =>
   ({ SHMKIT_RMP_TESTPOINT: point, SHMKIT_RMP_TESTPOINT_ACTION: action, SHMKIT_RMP_TESTPOINT_SKIP: String(skip) });
 /** SIGCONT a child paused at a test point, once it is really stopped (it prints the line before SIGSTOP). */
@@ -142,7 +145,27 @@ describe('across processes', () => {
     expect((await doneOf(s)).got.px!.map((x) => x[2])).toEqual(['a', 'b', 'c']);
   });
 
-  it.skip('39 (udp-multicast): skipped: @shmkit/rmp does not implement the udp-multicast notifier yet (its reader throws ERR_INVALID_ARGUMENT)', () => {});
+  for (const notifier of ['fd', 'udp-multicast'] as const) {
+    it(`39 (${notifier}): block-mode subscriber processes (recheck 10 min) are woken by each publish (T: MulticastUdpNotification)`, async (ctx) => {
+      if (notifier === 'udp-multicast' && !mcastOk) { console.warn(`39: loopback multicast to ${GROUP}:${PORT} cannot be delivered here: skipped`); ctx.skip(); }
+      const { name, ch } = fresh(`wake39${notifier === 'fd' ? 'f' : 'u'}`, { notifier, udpGroup: GROUP, udpPort: PORT });
+      // the children take the channel default notifier; a 10 min recheck means only the notifier can wake them in time
+      const subs = [0, 1].map(() => sub(name, [{ id: 'n', topic: '/n' }], { mode: 'block', recheckMs: 600_000 }));
+      const slots = await Promise.all(subs.map(async (c) => Number((await line(c, 'ready')).split(' ')[1])));
+      const allParked = () => { const rs = ch._rmp.stats().readers; return slots.every((sl) => rs.find((r) => r.slot === sl)?.doorbell === 'parked-fd'); };
+      for (let i = 0; i < 3; i++) {
+        await until(allParked, 10_000, `both subscribers parked before publish ${i}`);
+        const n0 = ch._rmp.stats().notifications;
+        ch.publish('/n', enc(`w${i}`));
+        // fd: one FIFO signal per parked reader; udp: one datagram wakes every UDP reader of the group
+        expect(Number(ch._rmp.stats().notifications - n0)).toBe(notifier === 'fd' ? 2 : 1);
+        await until(() => ch._rmp.stats().readers.filter((r) => slots.includes(r.slot)).every((r) => r.position === ch._rmp.stats().freePos), 10_000, `publish ${i} consumed`);
+      }
+      await until(allParked, 10_000, 'both subscribers parked before done');
+      ch.publish('/ctl', enc(JSON.stringify({ cmd: 'done' })));
+      for (const d of await Promise.all(subs.map(doneOf))) expect(d.got.n!.map((x) => x[2])).toEqual(['w0', 'w1', 'w2']);
+    });
+  }
 
   it('37: RobustReader: a subscriber killed at topic.subscribe.afterBump (slot held) is reclaimed by a new subscriber process, which gets both messages (T: RobustReader)', async () => {
     const { name, ch } = fresh('robr', { maxReaders: 1 });
