@@ -396,13 +396,17 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   }
 
   /** Ends the current link (no-op without one). */
-  endLink(reason: TcpshmError, byApp = false, silent = false): void {
+  endLink(reason: TcpshmError, byApp = false, silent = false, graceful = false): void {
     const sock = this.#socket;
     if (!sock) return;
     this.#socket = undefined;
     sock.off('data', this.#onData); sock.off('end', this.#onEnd); sock.off('error', this.#onError); sock.off('close', this.#onClose);
     sock.on('error', () => {});
-    sock.destroy();
+    if (graceful) {
+      // Let the last frame written (e.g. a CHECK_RSP with its result) reach the peer before the FIN.
+      sock.resume(); sock.end();
+      setTimeout(() => sock.destroy(), 1000).unref();
+    } else sock.destroy();
     if (this.#ackTimer) { clearTimeout(this.#ackTimer); this.#ackTimer = undefined; }
     this.closeReason = reason;
     this.counters.disconnects++;
