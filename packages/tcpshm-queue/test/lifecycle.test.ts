@@ -223,6 +223,11 @@ describe('lifecycle, recovery and API', () => {
     const e = await other.connect({ host: '127.0.0.1', port: s.port }).catch((x: unknown) => x);
     expect(isTcpshmError(e, 'ERR_TCPSHM_FILE_LOCKED')).toBe(true);
     await other.close();
+    const { removeTcpshmState } = await import('../src/index.js');
+    await expect(removeTcpshmState({ ptcpDir: cdir, localName: name, role: 'client' })).rejects.toMatchObject({ code: 'ERR_TCPSHM_FILE_LOCKED' });
+    await again.close();
+    const removed = await removeTcpshmState({ ptcpDir: cdir, localName: name, role: 'client' });
+    expect(removed.removed.map((p) => p.split('/').pop())).toEqual([`${name}_server.ptcp`, `${name}.lastserver`]);
   });
 
   it('auto reconnect: server killed (closed) and restarted; reconnecting with growing delays, then reconnected; messages pushed meanwhile arrive', async () => {
