@@ -278,6 +278,7 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     this.#ackAdvertised = this.queue ? this.queue.A : 0;
     this.counters.logins++;
     this.offlineSince = 0;
+    if (this.mode === 'shm') { this.peerKind = 'unknown'; this.effectiveWaitMode = 'spin'; }
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('error', this.#onError);

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { TcpshmError, isTcpshmError } from './errors.js';
-import { bad, intIn, resolveCommon, TCPSHM_REJECT_TEXT, type Resolved, type TcpshmCommonOptions } from './options.js';
+import { bad, intIn, resolveCommon, TCPSHM_DEFAULTS, TCPSHM_REJECT_TEXT, type Resolved, type TcpshmCommonOptions } from './options.js';
 import { TcpshmConnection, type ConnectionOwner, type MessageHandler } from './connection.js';
 import type { ConnectionStats } from './internal/metrics.js';
 import { fnv1a32, nameProblem, validateLocalName } from './internal/names.js';
@@ -330,7 +330,13 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
     sock.write(this.#respond(sock, 0, '', nums, d.rspUserData));
     const err = conn.attach(sock, leftover, clientAck);
     if (err) { this.error(err); sock.destroy(); return; }
-    if (mode === 'shm') this.#driver.add(conn);
+    if (mode === 'shm') {
+      this.#driver.add(conn);
+      // No CHECK_REQ within the check timeout: a reference client; the driver spins for this link.
+      const c = conn;
+      const t = setTimeout(() => { if (c.isOpen && c.peerKind === 'unknown') c.peerKind = 'reference'; }, TCPSHM_DEFAULTS.shmCheckTimeoutMs);
+      t.unref();
+    }
     this.emit('logon', conn, req);
   }
 

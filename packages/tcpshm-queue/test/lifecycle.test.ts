@@ -314,4 +314,22 @@ describe('lifecycle, recovery and API', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(client.metrics().reconnectAttempts).toBe(attempts);
   });
+
+  it('while the app refuses to pop (receive buffer full, socket paused) no timeout fires; popping resumes', async () => {
+    const { sdir, cdir } = dirs();
+    let hold = true, n = 0;
+    const s = await startServer('server', sdir, { tcpRecvBufInitSize: 1024, tcpRecvBufMaxSize: 4096, connectionTimeoutMs: 300,
+      onMessage: (_m: Message, c: TcpshmConnection) => { if (hold) return; n++; c.pop(); } });
+    const client = mkClient(shortName('pau'), cdir, { connectionTimeoutMs: 300 });
+    const conn = await client.connect({ host: '127.0.0.1', port: s.port });
+    for (let i = 0; i < 2000; i++) conn.send(1, new Uint8Array(100));
+    const sc = [...s.server.liveConnections()][0]!;
+    await until(() => sc.stats().recvPendingBytes >= 4096, 3000, 'receive buffer full');
+    await new Promise((r) => setTimeout(r, 800)); // well past connectionTimeoutMs on both sides
+    expect(sc.isOpen).toBe(true);
+    expect(conn.isOpen).toBe(true);
+    hold = false;
+    sc.resume();
+    await until(() => n === 2000, 10_000, 'all delivered after resuming');
+  });
 });
