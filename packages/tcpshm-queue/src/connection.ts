@@ -258,9 +258,12 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   attach(socket: Socket, leftover: Uint8Array, peerAck: number): TcpshmError | undefined {
     this.#assertOpen();
     const now = performance.now();
+    let freed = false;
     if (this.queue) {
+      const before = this.queue.RS;
       const e = this.queue.loginAck(peerAck);
       if (e) return e;
+      freed = this.queue.RS !== before;
       this.counters.resentMessages += this.queue.queued;
     }
     // Receive reset (§5.5): a held message is carried across the relogin.
@@ -286,6 +289,8 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     socket.resume();
     if (this.queue) this.flush();
     this.emit('open');
+    // The login ack may free the space an alloc was waiting for (e.g. a handler holding until 'drain').
+    if (freed) this.notifyDrain();
     if (leftover.length > 0) this.#onData(Buffer.from(leftover));
     if (this.mode === 'tcp') this.#scheduleDeliver();
     return undefined;

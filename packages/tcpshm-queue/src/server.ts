@@ -61,7 +61,10 @@ class Reject { constructor(readonly text: string, readonly rspUserData?: Uint8Ar
 
 export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements AsyncDisposable, ConnectionOwner {
   readonly name: string;
-  onMessage: MessageHandler | undefined;
+  #onMessage: MessageHandler | undefined;
+  /** The message handler (reference OnClientMsg/OnServerMsg). Setting it delivers what is already buffered. */
+  get onMessage(): MessageHandler | undefined { return this.#onMessage; }
+  set onMessage(h: MessageHandler | undefined) { this.#onMessage = h; if (h) this.#kickAll(); }
   #o: Resolved;
   #layout: LoginLayout;
   #groups: Record<Mode, number>;
@@ -109,10 +112,14 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
     this.#driver = new Driver(this.#o, (e) => this.error(e));
   }
 
+  #kickAll(): void {
+    for (const c of this.liveConnections()) if (!c.held) { if (c.mode === 'shm') this.#driver.kick(c); else c.resume(); }
+  }
+
   get listening(): boolean { return this.#server?.listening === true; }
 
   // ConnectionOwner
-  handler(): MessageHandler | undefined { return this.onMessage; }
+  handler(): MessageHandler | undefined { return this.#onMessage; }
   error(err: TcpshmError): void { if (this.listenerCount('error') > 0) this.emit('error', err); }
   kick(conn: TcpshmConnection): void { this.#driver.kick(conn); }
   controlFrame(conn: TcpshmConnection, type: number, frame: Uint8Array): void {
