@@ -71,7 +71,10 @@ interface Pair { mode: 'tcp' | 'shm'; server: string; conn: TcpshmConnection; cr
 
 export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements AsyncDisposable, ConnectionOwner {
   readonly name: string;
-  onMessage: MessageHandler | undefined;
+  #onMessage: MessageHandler | undefined;
+  /** The message handler (reference OnClientMsg/OnServerMsg). Setting it delivers what is already buffered. */
+  get onMessage(): MessageHandler | undefined { return this.#onMessage; }
+  set onMessage(h: MessageHandler | undefined) { this.#onMessage = h; if (h) this.#kickAll(); }
   #o: Resolved;
   #layout: LoginLayout;
   #shmCheck: 'off' | 'try' | 'require';
@@ -112,7 +115,7 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
   get connection(): TcpshmConnection | undefined { return this.#pair?.conn; }
 
   // ConnectionOwner
-  handler(): MessageHandler | undefined { return this.onMessage; }
+  handler(): MessageHandler | undefined { return this.#onMessage; }
   error(err: TcpshmError): void { if (this.listenerCount('error') > 0) this.emit('error', err); }
   kick(conn: TcpshmConnection): void { this.#driver.kick(conn); }
   controlFrame(conn: TcpshmConnection, type: number, frame: Uint8Array): void { this.#check?.onFrame(conn, type, frame); }
@@ -123,6 +126,12 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
     this.emit('disconnect', reason);
     if (this.#state === 'open') this.#state = 'idle';
     if (!byApp && this.#reconnect && this.#connectOpts && RETRIABLE.has(reason.code)) this.#scheduleReconnect(reason);
+  }
+
+  #kickAll(): void {
+    const c = this.#pair?.conn;
+    if (!c || c.isClosed || !c.isOpen || c.held) return;
+    if (c.mode === 'shm') this.#driver.kick(c); else c.resume();
   }
 
   #startTick(): void {

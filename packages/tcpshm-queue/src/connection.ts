@@ -258,9 +258,12 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   attach(socket: Socket, leftover: Uint8Array, peerAck: number): TcpshmError | undefined {
     this.#assertOpen();
     const now = performance.now();
+    let freed = false;
     if (this.queue) {
+      const before = this.queue.RS;
       const e = this.queue.loginAck(peerAck);
       if (e) return e;
+      freed = this.queue.RS !== before;
       this.counters.resentMessages += this.queue.queued;
     }
     // Receive reset (§5.5): a held message is carried across the relogin.
@@ -278,6 +281,7 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     this.#ackAdvertised = this.queue ? this.queue.A : 0;
     this.counters.logins++;
     this.offlineSince = 0;
+    if (this.mode === 'shm') { this.peerKind = 'unknown'; this.effectiveWaitMode = 'spin'; }
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('error', this.#onError);
@@ -285,6 +289,8 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     socket.resume();
     if (this.queue) this.flush();
     this.emit('open');
+    // The login ack may free the space an alloc was waiting for (e.g. a handler holding until 'drain').
+    if (freed) this.notifyDrain();
     if (leftover.length > 0) this.#onData(Buffer.from(leftover));
     if (this.mode === 'tcp') this.#scheduleDeliver();
     return undefined;
@@ -396,13 +402,17 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   }
 
   /** Ends the current link (no-op without one). */
-  endLink(reason: TcpshmError, byApp = false, silent = false): void {
+  endLink(reason: TcpshmError, byApp = false, silent = false, graceful = false): void {
     const sock = this.#socket;
     if (!sock) return;
     this.#socket = undefined;
     sock.off('data', this.#onData); sock.off('end', this.#onEnd); sock.off('error', this.#onError); sock.off('close', this.#onClose);
     sock.on('error', () => {});
-    sock.destroy();
+    if (graceful) {
+      // Let the last frame written (e.g. a CHECK_RSP with its result) reach the peer before the FIN.
+      sock.resume(); sock.end();
+      setTimeout(() => sock.destroy(), 1000).unref();
+    } else sock.destroy();
     if (this.#ackTimer) { clearTimeout(this.#ackTimer); this.#ackTimer = undefined; }
     this.closeReason = reason;
     this.counters.disconnects++;

@@ -33,6 +33,11 @@ export async function removeTcpshmState(opts: {
     if (existsSync(ptcp)) { const l = take(ptcp, 'ptcp'); rmSync(ptcp, { force: true }); l.release(); removed.push(ptcp); }
     for (const [s, r] of [[localName, remote], [remote, localName]] as const) {
       if (Segment.unlink('tcpshm-queue', `${s}_${r}`, part)) removed.push(`/shmkit.tcpshm-queue.${s}_${r}.${part}`);
+      // Parking FIFOs a killed process could not unlink.
+      for (const ch of ['data', 'space']) {
+        const fifo = `/dev/shm/shmkit.tcpshm-queue.${s}_${r}.${ch}`;
+        if (existsSync(fifo)) { rmSync(fifo, { force: true }); removed.push(fifo); }
+      }
     }
   }
   if (opts.role === 'client') {

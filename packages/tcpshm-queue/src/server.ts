@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { TcpshmError, isTcpshmError } from './errors.js';
-import { bad, intIn, resolveCommon, TCPSHM_REJECT_TEXT, type Resolved, type TcpshmCommonOptions } from './options.js';
+import { bad, intIn, resolveCommon, TCPSHM_DEFAULTS, TCPSHM_REJECT_TEXT, type Resolved, type TcpshmCommonOptions } from './options.js';
 import { TcpshmConnection, type ConnectionOwner, type MessageHandler } from './connection.js';
 import type { ConnectionStats } from './internal/metrics.js';
 import { fnv1a32, nameProblem, validateLocalName } from './internal/names.js';
@@ -61,7 +61,10 @@ class Reject { constructor(readonly text: string, readonly rspUserData?: Uint8Ar
 
 export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements AsyncDisposable, ConnectionOwner {
   readonly name: string;
-  onMessage: MessageHandler | undefined;
+  #onMessage: MessageHandler | undefined;
+  /** The message handler (reference OnClientMsg/OnServerMsg). Setting it delivers what is already buffered. */
+  get onMessage(): MessageHandler | undefined { return this.#onMessage; }
+  set onMessage(h: MessageHandler | undefined) { this.#onMessage = h; if (h) this.#kickAll(); }
   #o: Resolved;
   #layout: LoginLayout;
   #groups: Record<Mode, number>;
@@ -109,10 +112,14 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
     this.#driver = new Driver(this.#o, (e) => this.error(e));
   }
 
+  #kickAll(): void {
+    for (const c of this.liveConnections()) if (!c.held) { if (c.mode === 'shm') this.#driver.kick(c); else c.resume(); }
+  }
+
   get listening(): boolean { return this.#server?.listening === true; }
 
   // ConnectionOwner
-  handler(): MessageHandler | undefined { return this.onMessage; }
+  handler(): MessageHandler | undefined { return this.#onMessage; }
   error(err: TcpshmError): void { if (this.listenerCount('error') > 0) this.emit('error', err); }
   kick(conn: TcpshmConnection): void { this.#driver.kick(conn); }
   controlFrame(conn: TcpshmConnection, type: number, frame: Uint8Array): void {
@@ -330,7 +337,13 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
     sock.write(this.#respond(sock, 0, '', nums, d.rspUserData));
     const err = conn.attach(sock, leftover, clientAck);
     if (err) { this.error(err); sock.destroy(); return; }
-    if (mode === 'shm') this.#driver.add(conn);
+    if (mode === 'shm') {
+      this.#driver.add(conn);
+      // No CHECK_REQ within the check timeout: a reference client; the driver spins for this link.
+      const c = conn;
+      const t = setTimeout(() => { if (c.isOpen && c.peerKind === 'unknown') c.peerKind = 'reference'; }, TCPSHM_DEFAULTS.shmCheckTimeoutMs);
+      t.unref();
+    }
     this.emit('logon', conn, req);
   }
 

@@ -57,7 +57,7 @@ async function killLoop(victim: 'client' | 'server', mode: 'tcp' | 'shm', total:
     expect(r.entries).toBeGreaterThan(0);
     return r;
   } finally {
-    await removeTcpshmState({ ptcpDir: cdir, localName: cname, role: 'client', shmNaming: 'reference' }).catch(() => undefined);
+    await removeTcpshmState({ ptcpDir: cdir, localName: cname, remoteName: sname, role: 'client', shmNaming: 'reference' }).catch(() => undefined);
     await removeTcpshmState({ ptcpDir: sdir, localName: sname, role: 'server', shmNaming: 'reference' }).catch(() => undefined);
     t.cleanup();
   }
@@ -112,7 +112,7 @@ async function pointCrash(victim: 'client' | 'server', mode: 'tcp' | 'shm', poin
       }
     }
   } finally {
-    await removeTcpshmState({ ptcpDir: cdir, localName: cname, role: 'client', shmNaming: 'reference' }).catch(() => undefined);
+    await removeTcpshmState({ ptcpDir: cdir, localName: cname, remoteName: sname, role: 'client', shmNaming: 'reference' }).catch(() => undefined);
     await removeTcpshmState({ ptcpDir: sdir, localName: sname, role: 'server', shmNaming: 'reference' }).catch(() => undefined);
     t.cleanup();
   }

@@ -96,4 +96,15 @@ describe('crash-point enumeration (§8.1 8)', () => {
     const r = check(o, (q) => { for (let i = 0; i < 7; i++) push(q, 8, i + 1); q.takeUnsent(); q.applyAck(2); }, (q) => { push(q, 24, 9); });
     expect(r.bad).toBeGreaterThan(0);
   });
+
+  it('a large-message run: every snapshot shows 0 or all k records', () => {
+    const r = recording(1024); const q = new PtcpQueue(r.store, base); q.open();
+    push(q, 10, 1);
+    const offs: number[] = [];
+    expect(q.allocRun([200, 200, 50], [0x8001, 0x8001, 1], offs)).toBe(true);
+    for (const o of offs) q.bytes.fill(5, o, o + 50);
+    r.snap(true); q.commit(); r.snap(false);
+    for (const s of r.snaps) expect([1, 4]).toContain(stateOf(s, base).payloads.length);
+    expect(stateOf(r.disk, base).end).toBe(4);
+  });
 });

@@ -43,4 +43,18 @@ describe('large messages (§4.12, §5.15; shmkit peers only)', () => {
     expect(() => resolveCommon({ name: 'a', ptcpDir: '/tmp', largeMessages: { maxSize: 8 << 20 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     expect(() => resolveCommon({ name: 'a', ptcpDir: '/tmp', largeMessages: { maxSize: 8 << 20 }, tcpRecvBufMaxSize: 16 << 20, tcpQueueSize: 32 << 20 })).not.toThrow();
   });
+
+  it('a large-mode mismatch between shmkit peers in SHM mode → ERR_TCPSHM_CONFIG_MISMATCH', async () => {
+    const st = tempDir('lm'), ct = tempDir('lmc');
+    const sname = shortName('lms'), cname = shortName('lmc');
+    const server = new TcpshmServer({ name: sname, ptcpDir: st.dir, shmQueueSize: 65536, wait: { mode: 'spin' } });
+    const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+    const client = new TcpshmClient({ name: cname, ptcpDir: ct.dir, shmQueueSize: 65536, largeMessages: { maxSize: 100_000 }, wait: { mode: 'spin' } });
+    cleanups.push(async () => { await client.close(); await server.close(); await removeTcpshmState({ ptcpDir: ct.dir, localName: cname, remoteName: sname, role: 'client' }); st.cleanup(); ct.cleanup(); });
+    const reasons: string[] = [];
+    client.on('disconnect', (e) => reasons.push(e.code));
+    await client.connect({ host: '127.0.0.1', port, shm: true });
+    await until(() => reasons.length > 0, 3000);
+    expect(reasons[0]).toBe('ERR_TCPSHM_CONFIG_MISMATCH');
+  });
 });

@@ -223,6 +223,11 @@ describe('lifecycle, recovery and API', () => {
     const e = await other.connect({ host: '127.0.0.1', port: s.port }).catch((x: unknown) => x);
     expect(isTcpshmError(e, 'ERR_TCPSHM_FILE_LOCKED')).toBe(true);
     await other.close();
+    const { removeTcpshmState } = await import('../src/index.js');
+    await expect(removeTcpshmState({ ptcpDir: cdir, localName: name, role: 'client' })).rejects.toMatchObject({ code: 'ERR_TCPSHM_FILE_LOCKED' });
+    await again.close();
+    const removed = await removeTcpshmState({ ptcpDir: cdir, localName: name, role: 'client' });
+    expect(removed.removed.map((p) => p.split('/').pop())).toEqual([`${name}_server.ptcp`, `${name}.lastserver`]);
   });
 
   it('auto reconnect: server killed (closed) and restarted; reconnecting with growing delays, then reconnected; messages pushed meanwhile arrive', async () => {
@@ -308,5 +313,47 @@ describe('lifecycle, recovery and API', () => {
     const attempts = client.metrics().reconnectAttempts;
     await new Promise((r) => setTimeout(r, 200));
     expect(client.metrics().reconnectAttempts).toBe(attempts);
+  });
+
+  it('while the app refuses to pop (receive buffer full, socket paused) no timeout fires; popping resumes', async () => {
+    const { sdir, cdir } = dirs();
+    let hold = true, n = 0;
+    const s = await startServer('server', sdir, { tcpRecvBufInitSize: 1024, tcpRecvBufMaxSize: 4096, connectionTimeoutMs: 300,
+      onMessage: (_m: Message, c: TcpshmConnection) => { if (hold) return; n++; c.pop(); } });
+    const client = mkClient(shortName('pau'), cdir, { connectionTimeoutMs: 300 });
+    const conn = await client.connect({ host: '127.0.0.1', port: s.port });
+    for (let i = 0; i < 2000; i++) conn.send(1, new Uint8Array(100));
+    const sc = [...s.server.liveConnections()][0]!;
+    await until(() => sc.stats().recvPendingBytes >= 4096, 3000, 'receive buffer full');
+    await new Promise((r) => setTimeout(r, 800)); // well past connectionTimeoutMs on both sides
+    expect(sc.isOpen).toBe(true);
+    expect(conn.isOpen).toBe(true);
+    hold = false;
+    sc.resume();
+    await until(() => n === 2000, 10_000, 'all delivered after resuming');
+  });
+
+  it("a handler holding until 'drain' is resumed by the space the next login's ack frees", async () => {
+    const { sdir, cdir } = dirs();
+    let echoed = 0;
+    const s = await startServer('server', sdir, { tcpQueueSize: 256, ackDelayMs: false, heartbeatIntervalMs: 60_000, connectionTimeoutMs: 120_000,
+      onMessage: (m: Message, c: TcpshmConnection) => { const out = c.alloc(m.length, m.type); if (!out) { c.once('drain', () => c.resume()); return; } out.set(m.payload); c.push(); c.pop(); echoed++; } });
+    const client = mkClient(shortName('drn'), cdir, { heartbeatIntervalMs: 60_000, connectionTimeoutMs: 120_000 });
+    const conn = await client.connect({ host: '127.0.0.1', port: s.port });
+    conn.on('disconnect', () => undefined);
+    // The client never pops: the server's 256-byte queue fills with unacked echoes and its handler holds.
+    for (let i = 0; i < 20; i++) conn.send(1, new Uint8Array(40));
+    await until(() => echoed > 0 && s.server.connection(client.name)!.held, 3000, 'server holding');
+    const held = echoed;
+    await until(() => conn.stats().recvPendingMessages === held, 3000, 'echoes at the client');
+    // The client pops everything it has, drops the link and logs in again: its login ack frees the server's queue.
+    while (conn.front()) conn.pop();
+    conn.close();
+    await until(() => !s.server.connection(client.name)!.isOpen, 2000);
+    await client.connect({ host: '127.0.0.1', port: s.port });
+    let got = 0;
+    client.onMessage = (_m, c) => { got++; c.pop(); };
+    await until(() => echoed === 20, 5000, 'the held handler resumed');
+    expect(echoed).toBeGreaterThan(held);
   });
 });

@@ -138,4 +138,18 @@ describe('SHM mode', () => {
     conn.send(2, u32(1));
     await until(() => { client.poll(); return n === 1; }, 3000, 'manual poll');
   });
+
+  it('ring role locks: a second producer/consumer of the same pair gets ERR_TCPSHM_FILE_LOCKED; roles are free after close', async () => {
+    const { openPairRings } = await import('../src/internal/shm-pair.js');
+    const { resolveCommon } = await import('../src/options.js');
+    const t = tempDir('lock'); cleanups.push(() => t.cleanup());
+    const a = shortName('lka'), b = shortName('lkb');
+    const o = resolveCommon({ name: a, ptcpDir: t.dir, shmQueueSize: 4096 });
+    const first = openPairRings(o, a, b);
+    expect(() => openPairRings(o, a, b)).toThrow(expect.objectContaining({ code: 'ERR_TCPSHM_FILE_LOCKED' }));
+    first.producer.close(); first.consumer.close();
+    const again = openPairRings(o, a, b);
+    again.producer.close(); again.consumer.close();
+    await removeTcpshmState({ ptcpDir: t.dir, localName: a, remoteName: b, role: 'server' });
+  });
 });

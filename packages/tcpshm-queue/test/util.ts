@@ -6,8 +6,11 @@ import { connect, type Socket } from 'node:net';
 let n = 0;
 /** A short name (fits nameSize - 1 = 15) unique to this run. */
 export function shortName(label: string): string {
-  const tag = (process.env.SHMKIT_TEST_RUNTAG ?? 'tk000000').slice(2, 8);
-  return `${label.slice(0, 4)}${tag}${(n++).toString(36)}`.slice(0, 15);
+  // The full run tag ('tk' + 6 hex) is part of every name, so the leak check finds what a test left behind.
+  const tag = process.env.SHMKIT_TEST_RUNTAG ?? 'tk000000';
+  const name = `${label.slice(0, 3)}${tag}${(n++).toString(36)}`;
+  if (name.length > 15) throw new Error(`test name ${name} longer than nameSize - 1`);
+  return name;
 }
 export function tempDir(label: string): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), `tcpshm-${label}-`));

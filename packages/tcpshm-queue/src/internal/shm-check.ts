@@ -97,7 +97,7 @@ export function serverCheck(o: Resolved, conn: TcpshmConnection, type: number, f
   if (f.shmQueueSize !== o.shmQueueSize || ((f.flags & 2) !== 0) !== large) {
     const result = f.shmQueueSize !== o.shmQueueSize ? 1 : 2;
     conn.writeControl(encodeCheck({ ...mine, flags: large ? 2 : 0, result, nonceLo: 0, nonceHi: 0 }));
-    conn.endLink(new TcpshmError('ERR_TCPSHM_CONFIG_MISMATCH', `client ${conn.remoteName} has ${result === 1 ? `shmQueueSize ${f.shmQueueSize}` : 'another largeMessages setting'}`));
+    conn.endLink(new TcpshmError('ERR_TCPSHM_CONFIG_MISMATCH', `client ${conn.remoteName} has ${result === 1 ? `shmQueueSize ${f.shmQueueSize}` : 'another largeMessages setting'}`), false, false, true);
     return { outcome: 'config-mismatch', peerKind: 'shmkit', effectiveWaitMode: 'spin' };
   }
   const channel = o.wait.mode !== 'spin' ? createDataChannel(conn.remoteName, conn.localName) : undefined;

@@ -1,0 +1,95 @@
+// `@shmkit/tcpshm-queue/introspect` (spec §3.9). The Introspector contract is shm-core's (§3.14); until it is
+// exported there, the types below mirror it structurally. Everything here is read-only: files are read, shared
+// objects are mapped read-only and decoded from a private copy, no lock is taken.
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Segment } from '@shmkit/shm-core';
+import { PtcpQueue } from './internal/ptcp-queue.js';
+import { RingConsumer, RING_TRAILER } from './internal/shm-ring.js';
+import { nameProblem } from './internal/names.js';
+
+export interface ObjectInfo { name: string; path?: string; size?: number }
+export interface InstanceRef { package: 'tcpshm-queue'; name: string; objects: readonly ObjectInfo[] }
+export interface InspectResult {
+  summary: Record<string, string | number | bigint | boolean | null>;
+  sections: Array<{ title: string; fields?: Record<string, unknown>; columns?: string[]; rows?: Array<Record<string, unknown>> }>;
+  warnings: string[];
+}
+export interface CounterSnapshot { at: bigint; messages?: bigint; bytes?: bigint; depth?: number; capacity?: number }
+export interface CounterReader { read(): CounterSnapshot; close(): void }
+
+function ringSection(title: string, bytes: Uint8Array): { fields: Record<string, unknown>; warnings: string[] } {
+  const copy = bytes.slice();
+  const Q = copy.byteLength - RING_TRAILER, N = Q / 64;
+  const ix = new Uint32Array(copy.buffer, Q, 64);
+  const fields: Record<string, unknown> = { queueSize: Q, blocks: N, writeIdx: ix[0], readIdxCache: ix[1], readIdx: ix[32],
+    producerParked: ix[16], consumerParked: ix[48], depthBlocks: ((ix[0]! - ix[32]!) >>> 0) };
+  const warnings: string[] = [];
+  try { fields['records'] = new RingConsumer(copy, title).validate(); fields['verdict'] = 'ok'; }
+  catch (e) { fields['verdict'] = 'corrupt'; warnings.push(`${title}: ${(e as Error).message}`); }
+  return { fields, warnings };
+}
+
+/** Decodes a PTCP file, a `.lastserver` file or a ring object's bytes (shmkit inspect --file). */
+export function inspectFile(path: string, opts: { byteOrder?: 'little' | 'big'; nameSize?: number } = {}): InspectResult {
+  const b = new Uint8Array(readFileSync(path));
+  const warnings: string[] = [];
+  if (path.endsWith('.lastserver')) {
+    let end = b.indexOf(0); if (end < 0) end = b.length;
+    const name = new TextDecoder().decode(b.subarray(0, end));
+    const bad = name !== '' && nameProblem(name, opts.nameSize ?? b.length) !== undefined;
+    if (bad) warnings.push(`${basename(path)} does not hold a valid name`);
+    return { summary: { kind: 'lastserver', lastServer: name, nameSize: b.length, verdict: bad ? 'corrupt' : 'ok' }, sections: [], warnings };
+  }
+  if (path.endsWith('.ptcp')) {
+    const B = b.length - 20;
+    const ix = new Uint32Array(b.buffer, B, 5);
+    const fields: Record<string, unknown> = { tcpQueueSize: B, writeIdx: ix[0], readIdx: ix[1], sendIdx: ix[2], readSeq: ix[3], myAck: ix[4],
+      journal: (ix[2]! & 0x80000000) !== 0 };
+    let verdict = 'ok';
+    try {
+      const q = new PtcpQueue({ bytes: b, written() {}, flush() {} }, { little: (opts.byteOrder ?? 'little') === 'little', compaction: 'crash-safe', durability: 'none', maxMessageSize: 65535, path });
+      const r = q.open();
+      Object.assign(fields, { seqStart: r.start, seqEnd: r.end, unacked: q.queued });
+    } catch (e) { verdict = 'corrupt'; warnings.push((e as Error).message); }
+    return { summary: { kind: 'ptcp', verdict, size: statSync(path).size }, sections: [{ title: 'PTCP indices', fields }], warnings };
+  }
+  // A ring object (reference layout, or the interim shmkit segment with a 64-byte header in front).
+  const ring = b.length % 64 === 0 && ((b.length - RING_TRAILER) / 64 & ((b.length - RING_TRAILER) / 64 - 1)) === 0 ? b : b.subarray(64);
+  const s = ringSection(basename(path), ring);
+  return { summary: { kind: 'ring', verdict: String(s.fields['verdict']) }, sections: [{ title: 'ring', fields: s.fields }], warnings: s.warnings };
+}
+
+export const introspector = {
+  package: 'tcpshm-queue' as const,
+  partPattern: /^(shm|refshm|data|space)$/,
+  async inspect(ref: InstanceRef, _opts: { raw: boolean }): Promise<InspectResult> {
+    const sections: InspectResult['sections'] = [];
+    const warnings: string[] = [];
+    for (const obj of ref.objects) {
+      const part = obj.name.split('.').pop()!;
+      if (part !== 'shm' && part !== 'refshm') continue;
+      const name = obj.name.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
+      let seg: Segment | undefined;
+      try {
+        seg = Segment.open({ package: 'tcpshm-queue', name, part, layoutMajor: 1, readonly: true });
+        const s = ringSection(name, seg.uint8(64, seg.size - 64));
+        sections.push({ title: `ring ${name}`, fields: s.fields }); warnings.push(...s.warnings);
+      } catch (e) { warnings.push(`${obj.name}: ${(e as Error).message}`); } finally { seg?.close(); }
+    }
+    return { summary: { rings: sections.length }, sections, warnings };
+  },
+  openCounters(ref: InstanceRef): CounterReader | null {
+    const obj = ref.objects.find((o) => /\.(shm|refshm)$/.test(o.name));
+    if (!obj) return null;
+    const part = obj.name.split('.').pop()!;
+    const name = obj.name.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
+    const seg = Segment.open({ package: 'tcpshm-queue', name, part, layoutMajor: 1, readonly: true });
+    const Q = seg.size - 64 - RING_TRAILER;
+    const ix = new Uint32Array(seg.buffer, 64 + Q, 64);
+    return {
+      read: () => { const w = Atomics.load(ix, 0), r = Atomics.load(ix, 32); return { at: process.hrtime.bigint(), bytes: 64n * BigInt(w), depth: (w - r) >>> 0, capacity: Q / 64 }; },
+      close: () => seg.close(),
+    };
+  },
+};
