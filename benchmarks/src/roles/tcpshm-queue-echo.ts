@@ -1,7 +1,8 @@
 // tcpshm-queue.echo-*: the reference's echo method (tcpshm-queue.md §9) — a server process echoes every
 // message back on the same persistent connection; the client sends one message (msg_type random in 1..4,
 // every payload byte written straight into the PTCP file or the ring), waits for the echo, verifies it
-// and pops it. params: { shm: boolean, durability: 'none'|'msync'|'fsync-on-push', driver: 'auto'|'manual' }.
+// and pops it. params: { shm: boolean, durability: 'none'|'msync'|'fsync-on-push', driver: 'auto'|'manual',
+// api: 'handler' (default: onMessage + poll()/driver) | 'peek' (manual driver, allocation-free peekOffset/pop loops) }.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +58,25 @@ defineRole({
     const manual = ctx.params.driver === 'manual';
     if (ctx.role === 'server') {
       target += total;
-      if (manual) {
+      if (ctx.params.api === 'peek') {
+        const c = server!.connection(clientName, 'shm');
+        if (!c) throw new Error('server: no SHM connection of the client');
+        while (echoed < target) {
+          const t0 = performance.now();
+          while (echoed < target && performance.now() - t0 < 1) {
+            for (let k = 0; k < 256 && echoed < target; k++) {
+              const off = c.peekOffset();
+              if (off < 0) continue;
+              const len = c.peekLength(), o2 = c.allocAt(len, c.peekType());
+              if (o2 < 0) throw new Error(`echo: no space for a ${len}-byte record`);
+              c.sendBuffer.set(c.recvBuffer.subarray(off, off + len), o2);
+              c.push(); c.pop(); echoed++;
+            }
+          }
+          if (Date.now() > deadline) throw new Error(`server: ${echoed}/${target} echoed at the deadline`);
+          await yieldLoop();
+        }
+      } else if (manual) {
         // Manual poll() loop that yields to the event loop (socket, heartbeats, runner) every 1 ms.
         while (echoed < target) {
           const t0 = performance.now();
@@ -99,6 +118,27 @@ defineRole({
       const dt = Number(process.hrtime.bigint() - t);
       if (i > warmup) lat[i - warmup - 1] = dt;
     };
+
+    if (ctx.params.api === 'peek') {
+      let last = performance.now();
+      const rb = c.recvBuffer;
+      while (i < total) {
+        send();
+        let off = -1;
+        for (let k = 1; (off = c.peekOffset()) < 0; k++) {
+          if ((k & 0x3ff) === 0 && performance.now() - last >= 1) {
+            if (Date.now() > deadline) throw new Error(`no echo for message ${i} before the deadline`);
+            await yieldLoop(); last = performance.now();
+          }
+        }
+        if (c.peekType() !== sentType || c.peekLength() !== size || (size > 0 && (rb[off] !== b || rb[off + size - 1] !== b))) throw new Error(`echo mismatch at ${i}`);
+        if ((i & 1023) === 0) for (let k = 0; k < size; k++) if (rb[off + k] !== b) throw new Error(`payload byte ${k} wrong at ${i}`);
+        c.pop();
+        record();
+        if (performance.now() - last >= 1) { await yieldLoop(); last = performance.now(); }
+      }
+      return lat;
+    }
 
     if (manual) {
       client!.onMessage = (m, cc) => { check(m); cc.pop(); record(); got = true; };
