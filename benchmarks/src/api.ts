@@ -34,6 +34,8 @@ export interface Scenario {
   unit?: string;
   /** Eventfds the runner creates per cell and passes to every role at fds 4, 5, ... (`ctx.fds`). */
   eventfds?: number;
+  /** false: left out of `--quick` runs (variants too slow or too similar for the 60 s smoke run). Default true. */
+  quick?: boolean;
 }
 
 export interface RoleContext {

@@ -83,6 +83,11 @@ describe('flags and matrix', () => {
     expect(quick.map((p) => [p.baseline, p.size, p.placement])).toEqual([['net-uds', 64, 'unpinned'], [null, 64, 'unpinned']]);
     expect(buildMatrix([s], parseFlags(['--filter', 'core.*']))).toHaveLength(0);
   });
+  it('a scenario with quick: false is left out of --quick runs only', () => {
+    const s = defineScenario(base({ id: 'rmp.slow-variant', quick: false }));
+    expect(buildMatrix([s], parseFlags(['--quick']))).toHaveLength(0);
+    expect(buildMatrix([s], parseFlags([]))).toHaveLength(2 * 3 * 3);
+  });
 });
 
 describe('quick-mode budget', () => {
