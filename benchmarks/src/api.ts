@@ -34,6 +34,8 @@ export interface Scenario {
   unit?: string;
   /** Eventfds the runner creates per cell and passes to every role at fds 4, 5, ... (`ctx.fds`). */
   eventfds?: number;
+  /** false: left out of quick runs (full runs only). Default true. */
+  quick?: boolean;
 }
 
 export interface RoleContext {

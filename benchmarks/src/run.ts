@@ -83,6 +83,7 @@ export function buildMatrix(all: Scenario[], f: Flags): CellPlan[] {
   const cp = cpuPlacement();
   for (const s of all) {
     if (re.length && !re.some((r) => r.test(s.id))) continue;
+    if (f.quick && s.quick === false) continue;
     let sizes = f.quick ? s.sizes.quick : s.sizes.full;
     if (f.sizes.length && s.sizes.full.length > 1) sizes = f.sizes; // fixed-size scenarios keep theirs
     let modes = s.modes;
