@@ -28,7 +28,7 @@ defineScenario(stream('rmp.throughput', '1 writer → 1 reader, writeMany(64), 4
 }));
 defineScenario(stream('rmp.throughput-write', '1 writer → 1 reader, one write() per message, 4 MiB ring, end-to-end msgs/s', 'rmp-stream', {
   sizes: { full: tpSizes.full, quick: [64] }, modes: ['spin', 'hybrid', 'block'], iterations: { full, quick }, warmup: { full: 4096, quick: 1024 },
-  params: { ringMiB: 4, api: 'write' }, quick: false,
+  params: { ringMiB: 4, api: 'write' }, quick: false, compare: [{ scenario: 'rmp.throughput', label: 'write / writeMany(64)' }],
 }));
 
 // rmp.vs-sockets: time to receive 100 000 messages; ratio TCP/RMP = rmp msgs/s ÷ net-tcp msgs/s of the same size.
@@ -38,6 +38,8 @@ const vs = (suffix: string, impl: string, entry: string, transport?: string) => 
   `1 writer → 1 reader, ${impl === 'rmp' ? 'rmp writeMany(64)' : `${impl} stream (64 frames per socket write)`}, time to receive 100 000 messages (msgs/s; ratio TCP/RMP = rmp ÷ net-tcp)`, entry, {
   impl, sizes: vsSizes, placements: ['unpinned', 'cross'], iterations: vsIter, warmup: { full: 1024, quick: 256 },
   params: { ringMiB: 4, api: 'writeMany', transport }, reference: impl === 'rmp' ? [TORONI_TCP] : undefined,
+  // rmp msgs/s ÷ socket msgs/s = socket time ÷ rmp time (Toroni's TCP/RMP; inverse of the suite's ours/baseline).
+  compare: impl === 'rmp' ? [{ scenario: 'rmp.vs-sockets-tcp', label: 'TCP/RMP (time)' }, { scenario: 'rmp.vs-sockets-uds', label: 'UDS/RMP (time)' }] : undefined,
   // Left out of quick runs to keep `bench:quick` under a minute (rmp.throughput is the quick one-way cell).
   quick: false,
 }));
@@ -49,6 +51,7 @@ defineScenario(stream('rmp.fanout', '1 writer → 4 readers, writeMany(64), hybr
   sizes: { full: [64, 4 * KiB], quick: [64] }, placements: ['unpinned'],
   iterations: { full: (sz) => (sz <= 64 ? 500_000 : 100_000), quick: 10_000 }, warmup: { full: 4096, quick: 1024 },
   params: { ringMiB: 4, api: 'writeMany' }, reference: [TORONI_TP], quick: false,
+  compare: [{ scenario: 'rmp.fanout-uds', label: 'UDS/RMP (time)' }],
 }, 4));
 defineScenario(stream('rmp.fanout-uds', '1 writer → 4 readers over Unix sockets (one connection each) — see rmp.fanout', 'rmp-stream-net', {
   impl: 'net-uds', sizes: { full: [64, 4 * KiB], quick: [64] }, placements: ['unpinned'],
@@ -68,6 +71,7 @@ defineScenario({
   runs: { full: 3, quick: 1 },
   baselines: ['net-uds', 'net-tcp', 'cp-ipc', 'zeromq'],
   reference: [TORONI_LAT],
+  compare: [{ scenario: 'core.pingpong', label: 'rmp / core floor' }],
 });
 const wake = (id: string, title: string, entry: string, params: Record<string, unknown>): Scenario => ({
   id, title, package: '@shmkit/rmp', impl: entry === 'core-wake' ? 'fifo' : 'rmp', pattern: 'wakeup',
@@ -75,6 +79,7 @@ const wake = (id: string, title: string, entry: string, params: Record<string, u
   sizes: { full: [8], quick: [8] }, modes: ['block'], placements: ['same', 'cross', 'unpinned'],
   iterations: { full: 5_000, quick: 500 }, warmup: { full: 500, quick: 100 }, runs: { full: 3, quick: 1 },
   baselines: [], params, unit: 'µs one-way',
+  compare: entry === 'core-wake' ? undefined : [{ scenario: 'rmp.notify-fifo', label: 'rmp / fifo (target ≤ 1.2)' }],
 });
 defineScenario(wake('rmp.notify', 'wake-up of a parked rmp reader (block mode, fd notifier): half an 8-B round trip (target ≤ 1.2 × rmp.notify-fifo)', 'rmp-pingpong', { half: true }));
 defineScenario(wake('rmp.notify-fifo', 'raw FIFO wake-up (WakeHandle fifo watched by libuv), same run as rmp.notify', 'core-wake', { mech: 'fifo' }));
