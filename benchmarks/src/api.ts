@@ -34,8 +34,12 @@ export interface Scenario {
   unit?: string;
   /** Eventfds the runner creates per cell and passes to every role at fds 4, 5, ... (`ctx.fds`). */
   eventfds?: number;
-  /** false: left out of `--quick` runs (variants too slow or too similar for the 60 s smoke run). Default true. */
+  /** false: left out of quick runs (full runs only). Default true. */
   quick?: boolean;
+  /** Other scenarios shown as extra columns of this scenario's docs table (same size and placement,
+   *  same mode when there is one), with the ratio `label` = ours / theirs (p50, or msgs/s for
+   *  throughput cells), inverted when `invert`. */
+  compare?: Array<{ scenario: string; label: string; invert?: boolean }>;
 }
 
 export interface RoleContext {

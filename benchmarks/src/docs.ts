@@ -24,6 +24,14 @@ function fig(c: Cell | undefined, unit: string): string {
   return `${usLabel(c.p50Ns)} / ${usLabel(c.p99Ns)}`;
 }
 
+/** ours / theirs on p50 (msgs/s for throughput cells), or its inverse; '–' when either is missing. */
+export function compareRatio(c: Cell, o: Cell | undefined, invert: boolean): string {
+  if (!o || c.status !== 'ok' || o.status !== 'ok') return '–';
+  const a = c.opsPerSec ?? c.p50Ns, b = o.opsPerSec ?? o.p50Ns;
+  if (!a || !b || (c.opsPerSec === null) !== (o.opsPerSec === null)) return '–';
+  return String(Number((invert ? b / a : a / b).toPrecision(3)));
+}
+
 export function docsBlock(res: Results, scenarios: Scenario[], charts: Placement[]): string {
   const m = res.machine;
   const out: string[] = [];
@@ -41,11 +49,18 @@ export function docsBlock(res: Results, scenarios: Scenario[], charts: Placement
     out.push(`### \`${s.id}\` — ${s.title}`, '');
     const head = ['size', 'mode', 'placement', `${s.impl} p50 / p99 (${unit})`, ...bl.map((b) => `${b} p50 / p99`)];
     if (bl.includes('net-uds')) head.push('ratio p50 vs net-uds');
+    const cmp = (s.compare ?? []).filter((k) => res.cells.some((c) => c.scenario === k.scenario));
+    for (const k of cmp) head.push(`\`${k.scenario}\``, k.label);
     out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
     for (const c of cells.filter((x) => !x.baseline)) {
       const row = [s.sizes.full.length === 1 && c.size === 0 ? '–' : sizeLabel(c.size), c.mode, c.placement, fig(c, unit)];
       for (const b of bl) row.push(fig(cells.find((x) => x.baseline && x.impl === b && x.size === c.size && x.placement === c.placement), unit));
       if (bl.includes('net-uds')) row.push(c.ratios['net-uds'] ? String(c.ratios['net-uds'].p50) : '–');
+      for (const k of cmp) {
+        const other = res.cells.filter((x) => x.scenario === k.scenario && !x.baseline && x.size === c.size && x.placement === c.placement);
+        const o = other.find((x) => x.mode === c.mode) ?? other[0];
+        row.push(fig(o, o?.unit ?? unit), compareRatio(c, o, k.invert === true));
+      }
       out.push(`| ${row.join(' | ')} |`);
     }
     out.push('');

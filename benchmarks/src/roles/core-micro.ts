@@ -1,8 +1,8 @@
 // Single-process micro-benchmarks of shm-core: returns ns per operation for each of 20 batches.
 import { Segment, ffiNoop, futexWake } from '@shmkit/shm-core';
 import { defineRole, type RoleContext } from '../api.js';
+import { timeBatches } from '../lib/micro.js';
 
-const BATCHES = 20;
 let seg: Segment | undefined;
 let ctx: RoleContext;
 let sink = 0;
@@ -38,16 +38,7 @@ defineRole({
     if (c.params.op !== 'ffi-noop') seg = Segment.create({ package: 'benchmarks', name: c.name, layoutMajor: 1, size: 65536 });
   },
   async run(n, warmup) {
-    const f = op(String(ctx.params.op));
-    f(warmup);
-    const per = Math.max(1, Math.floor(n / BATCHES));
-    const out = new Float64Array(BATCHES);
-    for (let b = 0; b < BATCHES; b++) {
-      const t = process.hrtime.bigint();
-      f(per);
-      out[b] = Number(process.hrtime.bigint() - t) / per;
-    }
-    return out;
+    return timeBatches(op(String(ctx.params.op)), n, warmup);
   },
   async teardown() { if (seg) { seg.unlink(); seg.close(); } if (sink < 0) throw new Error('unreachable'); },
 });

@@ -1,0 +1,70 @@
+// Single-process topic micro-benchmarks (topic.md §9 topic.sweep / topic.filter): publish one message,
+// then dispatch it synchronously (_drainNow) to the subscriptions of the same handle; ns per message
+// for each of 20 batches. Raw rmp write + drain of the same payload size is op 'sweep-rmp'.
+//   op 'sweep'     : 1 subscription on /channel/foo/bar, matching, handler with a view (copy: false)
+//   op 'sweep-rmp' : raw rmp write() + drain() of `size` B (the floor topic is compared with)
+//   op 'skip'      : subscription on /wanted, messages on /unwanted: skipped without copying the payload
+//   op 'copy'      : subscription on /wanted, messages on /wanted, default copy (a fresh Uint8Array)
+//   op 'subs'      : params.subs subscriptions /s/<i>; params.match true: messages on /s/0, else /none
+import { RmpChannel, type RmpReader, type RmpWriter } from '@shmkit/rmp';
+import { TopicChannel } from '@shmkit/topic';
+import { defineRole, type RoleContext } from '../api.js';
+import { BATCHES, timeBatches } from '../lib/micro.js';
+
+let ctx: RoleContext;
+let tc: TopicChannel | undefined;
+let rc: RmpChannel | undefined, rw: RmpWriter | undefined, rr: RmpReader | undefined;
+let got = 0, sink = 0, pubTopic = '';
+
+defineRole({
+  async setup(c) {
+    ctx = c;
+    const op = String(c.params.op), ringSize = 4 << 20;
+    if (op === 'sweep-rmp') {
+      rc = RmpChannel.create(c.name, { ringSize, maxReaders: 2 });
+      rw = rc.createWriter({ backpressure: { policy: 'overwrite' } });
+      rr = rc.createReader({ wait: { mode: 'spin' } });
+      return;
+    }
+    tc = TopicChannel.create(c.name, { ringSize, maxReaders: 2, backpressure: { policy: 'overwrite' } });
+    const view = (m: { payload: Uint8Array }) => { got++; sink += m.payload[m.payload.length - 1] ?? 0; };
+    switch (op) {
+      case 'sweep': tc.subscribe('/channel/foo/bar', view, { copy: false }); pubTopic = '/channel/foo/bar'; break;
+      case 'skip': tc.subscribe('/wanted', view, { copy: false }); pubTopic = '/unwanted'; break;
+      case 'copy': tc.subscribe('/wanted', view); pubTopic = '/wanted'; break;
+      case 'subs': {
+        const k = Number(c.params.subs);
+        for (let i = 0; i < k; i++) tc.subscribe(`/s/${i}`, view, { copy: false });
+        pubTopic = c.params.match ? '/s/0' : '/none';
+        break;
+      }
+      default: throw new Error(`unknown topic micro op ${op}`);
+    }
+  },
+  async run(n, warmup) {
+    const payload = new Uint8Array(ctx.size);
+    for (let j = 0; j < payload.length; j++) payload[j] = j & 255;
+    let f: (k: number) => void;
+    if (rw) {
+      const w = rw, r = rr!;
+      const take = (p: Uint8Array) => { got++; sink += p[p.length - 1] ?? 0; };
+      f = (k) => { for (let i = 0; i < k; i++) { w.write(payload); if (r.drain(take, 1) !== 1) throw new Error('message not read back'); } };
+    } else {
+      const t = tc!, topic = pubTopic;
+      f = (k) => { for (let i = 0; i < k; i++) { t.publish(topic, payload); t._drainNow(); } };
+    }
+    const before = got;
+    const out = timeBatches(f, n, warmup);
+    const delivered = got - before, sent = warmup + Math.max(1, Math.floor(n / BATCHES)) * BATCHES;
+    const op = ctx.params.op;
+    const expectAll = op === 'sweep' || op === 'sweep-rmp' || op === 'copy' || (op === 'subs' && ctx.params.match);
+    if (delivered !== (expectAll ? sent : 0)) throw new Error(`${delivered} deliveries for ${sent} messages`);
+    if (op === 'skip' && tc!.stats().payloadBytesCopied !== 0) throw new Error('non-matching payloads were copied');
+    return out;
+  },
+  async teardown() {
+    if (tc) { tc.close(); TopicChannel.unlink(ctx.name); }
+    if (rc) { rr?.close(); rw?.close(); rc.close(); RmpChannel.unlink(ctx.name); }
+    if (sink < 0) throw new Error('unreachable');
+  },
+});

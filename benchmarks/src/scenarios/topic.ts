@@ -1,0 +1,53 @@
+// @shmkit/topic scenarios (topic.md §9): single-process publish + dispatch micro-benchmarks (ns per
+// message), raw rmp in the same run as the floor, and a cross-process fan-out through topics.
+import { defineScenario, type ReferenceFigure, type Scenario } from '../api.js';
+
+const KiB = 1024;
+const TORONI: ReferenceFigure = { system: 'Toroni TP (one topic)', value: '21.2 M msg/s for 1 writer / 1 reader; burst latency 42–53 µs with 1 reader; stress 7 × 16, 500 B, 64 KiB ring: 23.45 K msg/s, 0 expiries', machine: 'Ubuntu 18.04 VM, 16 vCPUs, 2 × Xeon E5-2630 v4 @ 2.20 GHz (C++)', method: 'drain throughput averaged over readers, few-byte messages, 4 MiB ring, 500 runs; latency includes the UDP notification' };
+
+const micro = (id: string, title: string, params: Record<string, unknown>, sizes: Scenario['sizes'], it = { full: 1_000_000, quick: 50_000 }, impl = 'topic'): Scenario => ({
+  id, title, package: impl === 'rmp' ? '@shmkit/rmp' : '@shmkit/topic', impl, pattern: 'micro',
+  roles: [{ name: 'main', entry: 'topic-micro', cpu: 'any' }],
+  sizes, modes: ['n/a'], placements: ['unpinned'],
+  iterations: it, warmup: { full: Math.ceil(it.full / 10), quick: Math.ceil(it.quick / 10) },
+  runs: { full: 5, quick: 1 }, baselines: [], params, unit: 'ns/op',
+});
+
+// One matching subscriber vs raw rmp at 64 B (target topic ≤ 1.3 × raw rmp).
+defineScenario({ ...micro('topic.sweep', 'publish one on /channel/foo/bar, dispatch it to 1 matching subscription (view) in the same process (target ≤ 1.3 × topic.sweep-rmp)',
+  { op: 'sweep' }, { full: [1, 64], quick: [64] }, undefined, 'topic'), compare: [{ scenario: 'topic.sweep-rmp', label: 'topic / rmp (target ≤ 1.3)' }] });
+defineScenario(micro('topic.sweep-rmp', 'raw rmp write() + drain() of the same payload, same process (the floor of topic.sweep)',
+  { op: 'sweep-rmp' }, { full: [1, 64], quick: [64] }, undefined, 'rmp'));
+
+// A non-matching subscriber on 64 KiB messages vs one that copies (target ≥ 10 ×).
+const big = { full: [64, 64 * KiB], quick: [64 * KiB] }, bigIt = { full: (s: number) => (s > 4 * KiB ? 20_000 : 500_000), quick: 4_000 };
+defineScenario({ ...micro('topic.filter-skip', 'non-matching subscription: the message is skipped without copying its payload (target ≥ 10 × faster than topic.filter-copy at 64 KiB)', { op: 'skip' }, big), iterations: bigIt, warmup: { full: 1000, quick: 400 },
+  compare: [{ scenario: 'topic.filter-copy', label: 'copy / skip (target ≥ 10 at 64 KiB)', invert: true }] });
+defineScenario({ ...micro('topic.filter-copy', 'matching subscription with the default copy (a fresh Uint8Array per message)', { op: 'copy' }, big), iterations: bigIt, warmup: { full: 1000, quick: 400 } });
+
+// Filtering cost with many subscriptions (64 B): 0 % and 1-of-N matching.
+for (const n of [1, 10, 100, 1000]) {
+  defineScenario({ ...micro(`topic.filter-${n}subs`, `${n} subscription${n > 1 ? 's' : ''} (/s/<i>), message on /none (0 % matching), 64 B`,
+    { op: 'subs', subs: n, match: false }, { full: [64], quick: [64] }, { full: 500_000, quick: 50_000 }), quick: false,
+    compare: n > 1 ? [{ scenario: 'topic.filter-1subs', label: `${n} / 1 subscription` }] : undefined });
+  if (n > 1) defineScenario({ ...micro(`topic.filter-${n}subs-match1`, `${n} subscriptions (/s/<i>), message on /s/0 (1 of ${n} matching), 64 B`,
+    { op: 'subs', subs: n, match: true }, { full: [64], quick: [64] }, { full: 500_000, quick: 50_000 }), quick: false });
+}
+
+// Cross-process fan-out through one topic.
+defineScenario({
+  id: 'topic.fanout', title: '1 publisher → 1 / 4 subscriber processes on one topic, end-to-end msgs/s of the last subscriber',
+  package: '@shmkit/topic', impl: 'topic', pattern: 'throughput',
+  roles: [{ name: 'writer', entry: 'topic-stream', cpu: 'A' }, { name: 'reader', entry: 'topic-stream', cpu: 'B' }],
+  sizes: { full: [8, 64, 512, 4 * KiB, 64 * KiB], quick: [64] }, modes: ['hybrid'], placements: ['unpinned', 'cross'],
+  iterations: { full: (s) => (s <= 512 ? 500_000 : s <= 4 * KiB ? 100_000 : 10_000), quick: 20_000 }, warmup: { full: 4096, quick: 1024 },
+  runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', reference: [TORONI], quick: false,
+});
+defineScenario({
+  id: 'topic.fanout-4', title: '1 publisher → 4 subscriber processes on one topic, end-to-end msgs/s of the last subscriber',
+  package: '@shmkit/topic', impl: 'topic', pattern: 'fanout',
+  roles: [{ name: 'writer', entry: 'topic-stream', cpu: 'A' }, ...[1, 2, 3, 4].map((i) => ({ name: `reader${i}`, entry: 'topic-stream', cpu: 'B' as const }))],
+  sizes: { full: [64, 4 * KiB], quick: [64] }, modes: ['hybrid'], placements: ['unpinned'],
+  iterations: { full: 100_000, quick: 10_000 }, warmup: { full: 4096, quick: 1024 },
+  runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', quick: false,
+});
