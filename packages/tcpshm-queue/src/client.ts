@@ -137,7 +137,13 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
   #startTick(): void {
     if (this.#tick) return;
     const ms = Math.min(500, Math.max(10, Math.min(this.#o.heartbeatIntervalMs, this.#o.connectionTimeoutMs) / 4));
-    this.#tick = setInterval(() => { const now = performance.now(); this.#pair?.conn.tick(now); }, ms);
+    let last = performance.now();
+    this.#tick = setInterval(() => {
+      const now = performance.now();
+      const stalled = now - last > 2 * ms + 50; // the event loop was blocked: input may be waiting unread
+      last = now;
+      this.#pair?.conn.tick(now, stalled);
+    }, ms);
     this.#tick.unref();
   }
 

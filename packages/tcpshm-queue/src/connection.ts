@@ -434,14 +434,15 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   }
 
   /** @internal heartbeat and timeout tick (§5.6). */
-  tick(now: number): void {
+  tick(now: number, stalled = false): void {
     const sock = this.#socket;
     if (!sock) return;
     if (now - this.lastSendAt >= this.#o.heartbeatIntervalMs) {
       if (this.queue && this.queue.S !== this.queue.W) this.flush();
       if (now - this.lastSendAt >= this.#o.heartbeatIntervalMs) this.#heartbeat(now);
     }
-    if (!this.#recvPaused && now - this.lastRecvAt > this.#o.connectionTimeoutMs) {
+    // After a long synchronous stall of this process, pending socket input has not been read yet: skip one check.
+    if (!stalled && !this.#recvPaused && now - this.lastRecvAt > this.#o.connectionTimeoutMs) {
       this.endLink(new TcpshmError('ERR_PEER_TIMEOUT', `nothing received for ${this.#o.connectionTimeoutMs} ms`, { reasonText: 'Timeout' }));
     }
   }

@@ -143,9 +143,12 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
         const addr = srv.address() as AddressInfo;
         srv.on('error', (e) => this.error(new TcpshmError('ERR_TCPSHM_SOCKET', `server socket error: ${e.message}`, { cause: e })));
         const ms = Math.min(500, Math.max(10, Math.min(this.#o.heartbeatIntervalMs, this.#o.connectionTimeoutMs) / 4));
+        let last = performance.now();
         this.#tick = setInterval(() => {
           const now = performance.now();
-          for (const m of [this.#bound.tcp, this.#bound.shm]) for (const c of m.values()) c.tick(now);
+          const stalled = now - last > 2 * ms + 50; // the event loop was blocked: input may be waiting unread
+          last = now;
+          for (const m of [this.#bound.tcp, this.#bound.shm]) for (const c of m.values()) c.tick(now, stalled);
         }, ms);
         this.#tick.unref();
         this.emit('listening', addr);
