@@ -32,6 +32,134 @@ function echo(m: Message, c: TcpshmConnection): void {
   if (++echoed >= target && onEchoed) onEchoed();
 }
 
+async function runRole(n: number, warmup: number): Promise<Float64Array | void> {
+  const total = n + warmup;
+  const deadline = Date.now() + 30_000 + 5 * total; // bounded: 30 s plus 5 ms per round trip (loaded machines)
+  const manual = ctx.params.driver === 'manual';
+  if (ctx.role === 'server') {
+    target += total;
+    if (ctx.params.api === 'peek') {
+      const c = server!.connection(clientName, 'shm');
+      if (!c) throw new Error('server: no SHM connection of the client');
+      while (echoed < target) {
+        const t0 = performance.now();
+        while (echoed < target && performance.now() - t0 < 1) {
+          for (let k = 0; k < 256 && echoed < target; k++) {
+            const off = c.peekOffset();
+            if (off < 0) continue;
+            const len = c.peekLength(), o2 = c.allocAt(len, c.peekType());
+            if (o2 < 0) throw new Error(`echo: no space for a ${len}-byte record`);
+            c.sendBuffer.set(c.recvBuffer.subarray(off, off + len), o2);
+            c.push(); c.pop(); echoed++;
+          }
+        }
+        if (Date.now() > deadline) throw new Error(`server: ${echoed}/${target} echoed at the deadline`);
+        await yieldLoop();
+      }
+    } else if (manual) {
+      // Manual poll() loop that yields to the event loop (socket, heartbeats, runner) every 1 ms.
+      while (echoed < target) {
+        const t0 = performance.now();
+        while (echoed < target && performance.now() - t0 < 1) server!.poll();
+        if (Date.now() > deadline) throw new Error(`server: ${echoed}/${target} echoed at the deadline`);
+        await yieldLoop();
+      }
+    } else if (echoed < target) {
+      await new Promise<void>((res, rej) => {
+        const t = setTimeout(() => rej(new Error(`server: ${echoed}/${target} echoed at the deadline`)), deadline - Date.now());
+        onEchoed = () => { clearTimeout(t); onEchoed = undefined; res(); };
+      });
+    }
+    if (echoFailure) throw echoFailure;
+    return;
+  }
+
+  const c = conn!, size = ctx.size;
+  const lat = new Float64Array(n);
+  // msg_type random in 1..4 (the reference's echo test); drawn ahead so the loop does not call Math.random.
+  const types = new Uint8Array(4096);
+  for (let k = 0; k < types.length; k++) types[k] = 1 + Math.floor(Math.random() * 4);
+  let i = 0, sentType = 0, b = 0, t = 0n, failure: Error | undefined, got = false;
+  const send = () => {
+    i++;
+    b = i & 0xff; sentType = types[i & 4095]!;
+    t = process.hrtime.bigint();
+    const off = c.allocAt(size, sentType);
+    if (off < 0) throw new Error(`no space for message ${i}`);
+    c.sendBuffer.fill(b, off, off + size);
+    c.push();
+  };
+  const check = (m: Message): void => {
+    const p = m.payload;
+    if (m.type !== sentType || p.length !== size || (size > 0 && (p[0] !== b || p[size - 1] !== b))) throw new Error(`echo mismatch at ${i}`);
+    if ((i & 1023) === 0) for (let k = 0; k < size; k++) if (p[k] !== b) throw new Error(`payload byte ${k} wrong at ${i}`);
+  };
+  const record = () => {
+    const dt = Number(process.hrtime.bigint() - t);
+    if (i > warmup) lat[i - warmup - 1] = dt;
+  };
+
+  if (ctx.params.api === 'peek') {
+    let last = performance.now();
+    const rb = c.recvBuffer;
+    while (i < total) {
+      send();
+      let off = -1;
+      for (let k = 1; (off = c.peekOffset()) < 0; k++) {
+        if ((k & 0x3ff) === 0 && performance.now() - last >= 1) {
+          if (Date.now() > deadline) throw new Error(`no echo for message ${i} before the deadline`);
+          await yieldLoop(); last = performance.now();
+        }
+      }
+      if (c.peekType() !== sentType || c.peekLength() !== size || (size > 0 && (rb[off] !== b || rb[off + size - 1] !== b))) throw new Error(`echo mismatch at ${i}`);
+      if ((i & 1023) === 0) for (let k = 0; k < size; k++) if (rb[off + k] !== b) throw new Error(`payload byte ${k} wrong at ${i}`);
+      c.pop();
+      record();
+      if (performance.now() - last >= 1) { await yieldLoop(); last = performance.now(); }
+    }
+    return lat;
+  }
+
+  if (manual) {
+    client!.onMessage = (m, cc) => { check(m); cc.pop(); record(); got = true; };
+    try {
+      let last = performance.now();
+      while (i < total) {
+        got = false;
+        send();
+        for (let k = 1; !got; k++) {
+          client!.poll(1);
+          if ((k & 0x3ff) === 0) {
+            const now = performance.now();
+            if (now - last >= 1) {
+              if (Date.now() > deadline) throw new Error(`no echo for message ${i} before the deadline`);
+              await yieldLoop(); last = performance.now();
+            }
+          }
+        }
+        if (performance.now() - last >= 1) { await yieldLoop(); last = performance.now(); }
+      }
+    } finally { client!.onMessage = undefined; }
+    return lat;
+  }
+
+  // Auto driver (SHM) or event-driven (TCP): the handler sends the next message.
+  await new Promise<void>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`no echo for message ${i} before the deadline`)), deadline - Date.now());
+    const finish = (e?: Error) => { clearTimeout(timer); client!.onMessage = undefined; if (e) rej(e); else res(); };
+    client!.onMessage = (m, cc) => {
+      try {
+        check(m); cc.pop(); record();
+        if (i >= total) { finish(); return; }
+        send();
+      } catch (e) { failure = e as Error; finish(failure); }
+    };
+    try { send(); } catch (e) { finish(e as Error); }
+  });
+  if (failure) throw failure;
+  return lat;
+}
+
 defineRole({
   async setup(c) {
     ctx = c;
@@ -43,7 +171,7 @@ defineRole({
       server = new TcpshmServer({ name: serverName, ptcpDir: dir, ...common, onMessage: echo });
       server.on('error', (e) => { echoFailure ??= e; });
       const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
-      return { port };
+      return { port, dir };
     }
     client = new TcpshmClient({ name: clientName, ptcpDir: dir, ...common });
     client.on('error', () => {});
@@ -53,131 +181,15 @@ defineRole({
   },
 
   async run(n, warmup) {
-    const total = n + warmup;
-    const deadline = Date.now() + 30_000 + 5 * total; // bounded: 30 s plus 5 ms per round trip (loaded machines)
-    const manual = ctx.params.driver === 'manual';
-    if (ctx.role === 'server') {
-      target += total;
-      if (ctx.params.api === 'peek') {
-        const c = server!.connection(clientName, 'shm');
-        if (!c) throw new Error('server: no SHM connection of the client');
-        while (echoed < target) {
-          const t0 = performance.now();
-          while (echoed < target && performance.now() - t0 < 1) {
-            for (let k = 0; k < 256 && echoed < target; k++) {
-              const off = c.peekOffset();
-              if (off < 0) continue;
-              const len = c.peekLength(), o2 = c.allocAt(len, c.peekType());
-              if (o2 < 0) throw new Error(`echo: no space for a ${len}-byte record`);
-              c.sendBuffer.set(c.recvBuffer.subarray(off, off + len), o2);
-              c.push(); c.pop(); echoed++;
-            }
-          }
-          if (Date.now() > deadline) throw new Error(`server: ${echoed}/${target} echoed at the deadline`);
-          await yieldLoop();
-        }
-      } else if (manual) {
-        // Manual poll() loop that yields to the event loop (socket, heartbeats, runner) every 1 ms.
-        while (echoed < target) {
-          const t0 = performance.now();
-          while (echoed < target && performance.now() - t0 < 1) server!.poll();
-          if (Date.now() > deadline) throw new Error(`server: ${echoed}/${target} echoed at the deadline`);
-          await yieldLoop();
-        }
-      } else if (echoed < target) {
-        await new Promise<void>((res, rej) => {
-          const t = setTimeout(() => rej(new Error(`server: ${echoed}/${target} echoed at the deadline`)), deadline - Date.now());
-          onEchoed = () => { clearTimeout(t); onEchoed = undefined; res(); };
-        });
+    try { return await runRole(n, warmup); } catch (e) {
+      // A failed cell is SIGKILLed without teardown: the client removes both state directories first
+      // (the runner's leak check removes the rings in /dev/shm, whose names contain the cell name).
+      if (ctx.role === 'client') {
+        await client?.close().catch(() => {});
+        for (const d of [dir, (ctx.peers.server as { dir?: string }).dir]) if (d) rmSync(d, { recursive: true, force: true });
       }
-      if (echoFailure) throw echoFailure;
-      return;
+      throw e;
     }
-
-    const c = conn!, size = ctx.size;
-    const lat = new Float64Array(n);
-    // msg_type random in 1..4 (the reference's echo test); drawn ahead so the loop does not call Math.random.
-    const types = new Uint8Array(4096);
-    for (let k = 0; k < types.length; k++) types[k] = 1 + Math.floor(Math.random() * 4);
-    let i = 0, sentType = 0, b = 0, t = 0n, failure: Error | undefined, got = false;
-    const send = () => {
-      i++;
-      b = i & 0xff; sentType = types[i & 4095]!;
-      t = process.hrtime.bigint();
-      const off = c.allocAt(size, sentType);
-      if (off < 0) throw new Error(`no space for message ${i}`);
-      c.sendBuffer.fill(b, off, off + size);
-      c.push();
-    };
-    const check = (m: Message): void => {
-      const p = m.payload;
-      if (m.type !== sentType || p.length !== size || (size > 0 && (p[0] !== b || p[size - 1] !== b))) throw new Error(`echo mismatch at ${i}`);
-      if ((i & 1023) === 0) for (let k = 0; k < size; k++) if (p[k] !== b) throw new Error(`payload byte ${k} wrong at ${i}`);
-    };
-    const record = () => {
-      const dt = Number(process.hrtime.bigint() - t);
-      if (i > warmup) lat[i - warmup - 1] = dt;
-    };
-
-    if (ctx.params.api === 'peek') {
-      let last = performance.now();
-      const rb = c.recvBuffer;
-      while (i < total) {
-        send();
-        let off = -1;
-        for (let k = 1; (off = c.peekOffset()) < 0; k++) {
-          if ((k & 0x3ff) === 0 && performance.now() - last >= 1) {
-            if (Date.now() > deadline) throw new Error(`no echo for message ${i} before the deadline`);
-            await yieldLoop(); last = performance.now();
-          }
-        }
-        if (c.peekType() !== sentType || c.peekLength() !== size || (size > 0 && (rb[off] !== b || rb[off + size - 1] !== b))) throw new Error(`echo mismatch at ${i}`);
-        if ((i & 1023) === 0) for (let k = 0; k < size; k++) if (rb[off + k] !== b) throw new Error(`payload byte ${k} wrong at ${i}`);
-        c.pop();
-        record();
-        if (performance.now() - last >= 1) { await yieldLoop(); last = performance.now(); }
-      }
-      return lat;
-    }
-
-    if (manual) {
-      client!.onMessage = (m, cc) => { check(m); cc.pop(); record(); got = true; };
-      try {
-        let last = performance.now();
-        while (i < total) {
-          got = false;
-          send();
-          for (let k = 1; !got; k++) {
-            client!.poll(1);
-            if ((k & 0x3ff) === 0) {
-              const now = performance.now();
-              if (now - last >= 1) {
-                if (Date.now() > deadline) throw new Error(`no echo for message ${i} before the deadline`);
-                await yieldLoop(); last = performance.now();
-              }
-            }
-          }
-          if (performance.now() - last >= 1) { await yieldLoop(); last = performance.now(); }
-        }
-      } finally { client!.onMessage = undefined; }
-      return lat;
-    }
-
-    // Auto driver (SHM) or event-driven (TCP): the handler sends the next message.
-    await new Promise<void>((res, rej) => {
-      const timer = setTimeout(() => rej(new Error(`no echo for message ${i} before the deadline`)), deadline - Date.now());
-      const finish = (e?: Error) => { clearTimeout(timer); client!.onMessage = undefined; if (e) rej(e); else res(); };
-      client!.onMessage = (m, cc) => {
-        try {
-          check(m); cc.pop(); record();
-          if (i >= total) { finish(); return; }
-          send();
-        } catch (e) { failure = e as Error; finish(failure); }
-      };
-      try { send(); } catch (e) { finish(e as Error); }
-    });
-    if (failure) throw failure;
-    return lat;
   },
 
   async teardown() {

@@ -19,7 +19,7 @@ const base = {
   package: '@shmkit/tcpshm-queue', impl: 'tcpshm-queue', pattern: 'pingpong' as const, roles,
   sizes: { full: SIZES, quick: [68] },
   placements: ['cross', 'unpinned'] as Scenario['placements'],
-  iterations: { full: 20_000, quick: 500 }, warmup: { full: 2_000, quick: 100 }, runs: { full: 3, quick: 1 },
+  iterations: { full: 20_000, quick: 300 }, warmup: { full: 2_000, quick: 50 }, runs: { full: 3, quick: 1 },
 };
 
 defineScenario({
