@@ -73,6 +73,27 @@ export const ERROR_CODES = {
   ERR_TCPSHM_BAD_LOGIN: 'malformed or late login frame (server side)',
   ERR_TCPSHM_INVALID_GROUP: 'onNewConnection returned an invalid group',
   ERR_TCPSHM_HANDLER_FAILED: 'a message handler or onNewConnection threw',
+  // --- elkodon-events (elkodon-events.md §3.10) ---
+  ERR_ELKODON_UNABLE_TO_DELIVER: "block timed out or onBackpressure returned 'fail'; details.peer lists the missed subscribers",
+  ERR_ELKODON_AUTO_NOTIFY_DISABLED: 'a parking wait on a service created with autoNotify: false',
+  // --- flow-session (flow-session.md §3.7) ---
+  ERR_FLOW_SERVER_IDENTITY: 'server credentials or executable do not match its description',
+  ERR_FLOW_LOGIN_REJECTED: 'the server rejected the login (details.reason)',
+  ERR_FLOW_TOKEN_MISMATCH: 'channel hello or message carries another token',
+  ERR_FLOW_CHANNEL_REJECTED: 'the peer rejected the channel open (details.result)',
+  ERR_FLOW_CHANNEL_UPGRADED: 'blob API used on a channel upgraded to structured messages',
+  ERR_FLOW_CODEC_MISMATCH: 'codec kind, version or schema fingerprint differ between the two sides',
+  ERR_FLOW_WRONG_SESSION: 'an OutMessage sent on a session other than its own',
+  ERR_FLOW_BAD_MESSAGE: 'message body malformed or over the decoder limits',
+  ERR_FLOW_HANDLER_EXISTS: 'a handler for this message type is already registered',
+  // --- shmipc (shmipc.md §3.7) ---
+  ERR_SHMIPC_HANDSHAKE_REJECTED: 'the peer rejected the handshake (details.reason)',
+  ERR_SHMIPC_PEER_NOT_ALLOWED: "the peer's uid/gid is not allowed by the peers policy",
+  ERR_SHMIPC_UNSUPPORTED_PEER: 'the peer speaks another control format (e.g. the reference shmipc magic)',
+  ERR_SHMIPC_STREAM_CLOSED: 'send, loan or end on a closed or locally ended stream',
+  ERR_SHMIPC_NO_SESSION: 'no healthy session to open a stream on',
+  ERR_SHMIPC_STREAM_IDS_EXHAUSTED: 'stream ids past 2^32 - 2 on this session',
+  ERR_SHMIPC_CHAINED: 'bytes of a loan whose window is more than one slice',
 } as const;
 export type ShmkitErrorCode = keyof typeof ERROR_CODES;
 

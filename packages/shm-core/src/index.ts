@@ -40,3 +40,7 @@ export { fullFence, randomNonce64 } from './misc.js';
 export { linkObject, unlinkObject, listObjectNames, watchObjects } from './objects.js';
 export type { ObjectWatch } from './objects.js';
 // --- core-utils ---
+// --- core-mutex ---
+export { nativeMutexSize } from './mutex.js';
+export type { NameRejectReason } from './names.js';
+// --- core-mutex ---

@@ -1,20 +1,39 @@
 import { ShmkitError, syscallError } from './errors.js';
 import { native } from './native.js';
 import type { Segment } from './segment.js';
+import { testPoint } from './testpoint.js';
 
 export type LockResult = 'acquired' | 'recovered';
+
+/** sizeof(pthread_mutex_t) in this process (`shk_mutex_size`): 40 on x86-64 glibc and musl, 48 on aarch64 glibc.
+ *  Layouts that embed mutexes store it in their header and compare it at open. */
+export function nativeMutexSize(): number { return native().mutexSize(); }
+
+/** §5.11 step 5: the mutexes this thread holds, per segment object (offsets). Module state is per
+ *  thread: a worker thread loads its own copy of this module. */
+const heldBy = new WeakMap<Segment, Set<number>>();
 
 /** A process-shared, robust, error-checking pthread mutex inside a segment (64 bytes reserved). */
 export class RobustMutex {
   static readonly SIZE = 64;
   readonly #seg: Segment;
   readonly #offset: number;
+  readonly #held: Set<number>;
 
   private constructor(seg: Segment, offset: number) {
-    if (offset % 8 !== 0 || offset + RobustMutex.SIZE > seg.size) throw new ShmkitError('ERR_INVALID_ARGUMENT', `mutex offset ${offset} not 8-aligned inside the segment`);
+    if (!Number.isInteger(offset) || offset < 0 || offset % 8 !== 0 || offset >= seg.size) {
+      throw new ShmkitError('ERR_INVALID_ARGUMENT', `${seg.label}: mutex offset ${offset} is not an 8-aligned offset inside the segment`, { details: { offset } });
+    }
+    const size = native().mutexSize();
+    if (offset + size > seg.size) {
+      throw new ShmkitError('ERR_UNSUPPORTED_PLATFORM', `${seg.label}: mutex slot at ${offset} is smaller than pthread_mutex_t (${size} bytes)`, { details: { offset, mutexSize: size, segmentSize: seg.size } });
+    }
     this.#seg = seg; this.#offset = offset;
+    let held = heldBy.get(seg);
+    if (!held) { held = new Set(); heldBy.set(seg, held); }
+    this.#held = held;
   }
-  /** Initialises the mutex memory; call once, in the segment's `init`. */
+  /** Creator only, inside CreateOptions.init. Slot must be ≥ shk_mutex_size() and 8-aligned. */
   static init(seg: Segment, offset: number): RobustMutex {
     const m = new RobustMutex(seg, offset);
     const r = native().mutexInit(seg.address(offset));
@@ -24,37 +43,51 @@ export class RobustMutex {
   static attach(seg: Segment, offset: number): RobustMutex { return new RobustMutex(seg, offset); }
 
   #result(r: number, op: string): LockResult | 'busy' | 'timeout' {
-    if (r === 0) { this.#seg.heldMutexes++; return 'acquired'; }
-    if (r === 1) { this.#seg.heldMutexes++; return 'recovered'; }
+    if (r === 0 || r === 1) {
+      this.#held.add(this.#offset); this.#seg.heldMutexes++;
+      testPoint('shm-core.mutex.afterLock');
+      return r === 0 ? 'acquired' : 'recovered';
+    }
     if (r === 2) return 'busy';
     if (r === 3) return 'timeout';
     if (r === -131) throw new ShmkitError('ERR_MUTEX_NOT_RECOVERABLE', `${this.#seg.label}: mutex not recoverable`, { errno: 131, syscall: op });
     if (r === -35) throw new ShmkitError('ERR_MUTEX_DEADLOCK', `${this.#seg.label}: mutex already held by this thread`, { errno: 35, syscall: op });
     throw syscallError(r, op, this.#seg.label);
   }
-  /** Blocks until held; 'recovered' when the previous owner died holding it. */
+  /** Blocks until held. 'recovered': the previous owner died holding it; repair protected state before unlock(). */
   lock(): LockResult { return this.#result(native().mutexLock(this.#seg.address(this.#offset)), 'pthread_mutex_lock') as LockResult; }
-  tryLock(): LockResult | 'busy' { return this.#result(native().mutexTrylock(this.#seg.address(this.#offset)), 'pthread_mutex_trylock') as LockResult | 'busy'; }
-  lockTimeout(timeoutMs: number): LockResult | 'timeout' {
+  /** 'busy' while another thread holds it; like lock(), a mutex this thread already holds is ERR_MUTEX_DEADLOCK (§5.11 step 3). */
+  tryLock(): LockResult | 'busy' {
+    // glibc reports EDEADLK for a robust error-checking mutex; a libc that says EBUSY gets the same answer.
+    const r = native().mutexTrylock(this.#seg.address(this.#offset));
+    return this.#result(r === 2 && this.#held.has(this.#offset) ? -35 : r, 'pthread_mutex_trylock') as LockResult | 'busy';
+  }
+  /** As lock(), but gives up with 'timeout' after timeoutMs (CLOCK_MONOTONIC deadline). */
+  timedLock(timeoutMs: number): LockResult | 'timeout' {
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) throw new ShmkitError('ERR_INVALID_ARGUMENT', `timedLock: timeoutMs must be a finite number >= 0, got ${String(timeoutMs)}`);
     return this.#result(native().mutexTimedlock(this.#seg.address(this.#offset), Math.round(timeoutMs * 1e6)), 'pthread_mutex_clocklock') as LockResult | 'timeout';
   }
+  /** @deprecated the spec's name is {@link timedLock}; kept for @shmkit/rmp. */
+  lockTimeout(timeoutMs: number): LockResult | 'timeout' { return this.timedLock(timeoutMs); }
   unlock(): void {
     const r = native().mutexUnlock(this.#seg.address(this.#offset));
     if (r === -1) throw new ShmkitError('ERR_MUTEX_NOT_OWNER', `${this.#seg.label}: unlock by a non-owner`, { errno: 1, syscall: 'pthread_mutex_unlock' });
     if (r < 0) throw syscallError(r, 'pthread_mutex_unlock', this.#seg.label);
-    this.#seg.heldMutexes--;
+    if (this.#held.delete(this.#offset)) this.#seg.heldMutexes--;
   }
-  /** Runs a synchronous callback under the lock. */
-  withLock<T>(fn: (state: LockResult) => T): T {
-    const state = this.lock();
-    try {
-      const out = fn(state);
-      if (out !== null && typeof out === 'object' && typeof (out as { then?: unknown }).then === 'function') {
-        throw new ShmkitError('ERR_ASYNC_IN_LOCK', 'withLock callback returned a thenable');
-      }
-      return out;
-    } finally { this.unlock(); }
+  /** lock → fn(recovered) → unlock (also on throw). A thenable result → unlock, then ERR_ASYNC_IN_LOCK. */
+  withLock<T>(fn: (recovered: boolean) => T): T {
+    const recovered = this.lock() === 'recovered';
+    let out: T;
+    try { out = fn(recovered); } finally { this.unlock(); }
+    if (out !== null && (typeof out === 'object' || typeof out === 'function') && typeof (out as { then?: unknown }).then === 'function') {
+      try { (out as unknown as { then(a: unknown, b: unknown): unknown }).then(undefined, () => {}); } catch { /* reported by the throw below */ }
+      throw new ShmkitError('ERR_ASYNC_IN_LOCK', 'withLock callback returned a thenable');
+    }
+    return out;
   }
+  /** True while this thread holds the mutex (through any RobustMutex object of this segment object). */
+  get heldByMe(): boolean { return this.#held.has(this.#offset); }
   /** Owner tid or 0 (diagnostic only). */
-  owner(): number { return native().mutexOwner(this.#seg.address(this.#offset)); }
+  ownerTid(): number { return native().mutexOwner(this.#seg.address(this.#offset)); }
 }

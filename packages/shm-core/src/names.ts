@@ -18,37 +18,52 @@ export const SHM_DIR = '/dev/shm' as const;
 const MAX_FILE_NAME = 255;
 const TEMP_RE = /^(.*)~(\d+)-([0-9a-f]{8})$/;
 
-function invalid(name: string, reason: string): never {
-  throw new ShmkitError('ERR_INVALID_NAME', `invalid name ${JSON.stringify(name)}: ${reason}`, { details: { name, reason } });
+/** `details.reason` of ERR_INVALID_NAME (shm-core.md §5.1). */
+export type NameRejectReason = 'empty' | 'too-long' | 'bad-char' | 'bad-first-char' | 'bad-part' | 'unknown-package';
+
+function invalid(name: unknown, reason: NameRejectReason, why: string): never {
+  throw new ShmkitError('ERR_INVALID_NAME', `invalid name ${JSON.stringify(String(name))}: ${why}`, { details: { name, reason } });
 }
+
+const NAME_FIRST_RE = /^[A-Za-z0-9]/;
+const NAME_CHARS_RE = /^[A-Za-z0-9._-]*$/;
 
 /** Throws ERR_INVALID_NAME (details: {name, reason}) before any syscall. */
 export function validateName(name: string): void {
-  if (typeof name !== 'string') invalid(String(name), 'not-a-string');
-  if (!isValidName(name)) invalid(name, 'grammar');
+  if (typeof name !== 'string') invalid(name, 'bad-char', `a name is a string, got ${typeof name}`);
+  if (USER_NAME_RE.test(name) && !name.includes('..')) return; // isValidName, without narrowing name to never below
+  if (name.length === 0) invalid(name, 'empty', 'empty');
+  if (name.length > 100) invalid(name, 'too-long', `${name.length} characters, at most 100`);
+  if (!NAME_FIRST_RE.test(name)) {
+    // A first character that is allowed nowhere is a bad character, not only a bad start.
+    invalid(name, NAME_CHARS_RE.test(name[0]!) ? 'bad-first-char' : 'bad-char', 'must start with a letter or digit');
+  }
+  invalid(name, 'bad-char', NAME_CHARS_RE.test(name) ? 'contains ".."' : 'only letters, digits, ".", "_" and "-"');
 }
 
-/** Throws ERR_INVALID_NAME unless `part` follows PART_RE and is at most 64 characters. */
+/** Throws ERR_INVALID_NAME (reason 'bad-part') unless `part` follows PART_RE and is at most 64 characters. */
 export function validatePart(part: string): void {
-  if (typeof part !== 'string') invalid(String(part), 'not-a-string');
-  if (part.length > 64) invalid(part, 'part-too-long');
-  if (!PART_RE.test(part)) invalid(part, 'part-grammar');
+  if (typeof part !== 'string') invalid(part, 'bad-part', `a part is a string, got ${typeof part}`);
+  if (part.length > 64) invalid(part, 'bad-part', `part of ${part.length} characters, at most 64`);
+  if (!PART_RE.test(part)) invalid(part, 'bad-part', 'part grammar is [a-z0-9][a-z0-9_-]* tokens joined by single dots');
 }
 
 /** `/shmkit.<package>.<name>[.<part>]`, validated before any syscall. */
 export function objectName(pkg: PackageToken, name: string, part?: string): string {
-  if (!Object.hasOwn(PACKAGES, pkg)) throw new ShmkitError('ERR_INVALID_NAME', `unknown package token: ${String(pkg)}`);
+  if (typeof pkg !== 'string' || !Object.hasOwn(PACKAGES, pkg)) invalid(pkg, 'unknown-package', 'not a package token of the §3.4 table');
   validateName(name);
   if (part !== undefined) validatePart(part);
   const full = `/shmkit.${pkg}.${name}${part === undefined ? '' : `.${part}`}`;
-  if (full.length - 1 > MAX_FILE_NAME) invalid(full, 'too-long');
+  if (full.length - 1 > MAX_FILE_NAME) invalid(full, 'too-long', `object name longer than ${MAX_FILE_NAME} bytes`);
   return full;
 }
 
 /** '/shmkit.rmp.orders.ring' → '/dev/shm/shmkit.rmp.orders.ring'. */
 export function objectPath(objName: string): string {
+  if (typeof objName !== 'string') invalid(objName, 'bad-char', `an object name is a string, got ${typeof objName}`);
   const bare = objName.startsWith('/') ? objName.slice(1) : objName;
-  if (bare.length === 0 || bare.includes('/')) invalid(objName, 'not-an-object-name');
+  if (bare.length === 0) invalid(objName, 'empty', 'empty object name');
+  if (bare.includes('/')) invalid(objName, 'bad-char', 'an object name has no "/" after the first character');
   return `${SHM_DIR}/${bare}`;
 }
 

@@ -16,6 +16,17 @@ const PACKAGE_CODES: Record<string, { prefix: string; codes: string[] }> = {
       'ACK_OUT_OF_RANGE', 'REMOTE_CLOSE', 'SOCKET', 'CLOSED_BY_APP', 'REPLACED', 'EVICTED', 'BAD_LOGIN', 'INVALID_GROUP',
       'HANDLER_FAILED'],
   },
+  'elkodon-events': { prefix: 'ERR_ELKODON_', codes: ['UNABLE_TO_DELIVER', 'AUTO_NOTIFY_DISABLED'] },
+  'flow-session': {
+    prefix: 'ERR_FLOW_',
+    codes: ['SERVER_IDENTITY', 'LOGIN_REJECTED', 'TOKEN_MISMATCH', 'CHANNEL_REJECTED', 'CHANNEL_UPGRADED', 'CODEC_MISMATCH',
+      'WRONG_SESSION', 'BAD_MESSAGE', 'HANDLER_EXISTS'],
+  },
+  shmipc: {
+    prefix: 'ERR_SHMIPC_',
+    codes: ['HANDSHAKE_REJECTED', 'PEER_NOT_ALLOWED', 'UNSUPPORTED_PEER', 'STREAM_CLOSED', 'NO_SESSION', 'STREAM_IDS_EXHAUSTED',
+      'CHAINED'],
+  },
 };
 // Error prefixes of the package table (shm-core.md §3.4).
 const PREFIXES = ['ERR_RMP_', 'ERR_TOPIC_', 'ERR_TCPSHM_', 'ERR_ELKODON_', 'ERR_FLOW_', 'ERR_SHMIPC_'];
@@ -38,6 +49,16 @@ describe('ERROR_CODES', () => {
     // One contiguous section per package: the codes of a package are not scattered through the table.
     const first = keys.indexOf(section[0]!);
     expect(keys.slice(first, first + section.length)).toEqual(section);
+  });
+
+  it('every package of the §3.4 prefix table has its section (no prefix without codes)', () => {
+    expect(Object.values(PACKAGE_CODES).map((p) => p.prefix).sort()).toEqual([...PREFIXES].sort());
+    for (const p of PREFIXES) expect(keys.some((k) => k.startsWith(p)), p).toBe(true);
+  });
+
+  it('package sections follow the §3.3 table order: rmp, topic, tcpshm-queue, elkodon-events, flow-session, shmipc', () => {
+    const firstOf = PREFIXES.map((p) => keys.findIndex((k) => k.startsWith(p)));
+    expect([...firstOf].sort((a, b) => a - b)).toEqual(firstOf);
   });
 
   it('package codes come after every shared code, and every prefixed code belongs to a known package', () => {

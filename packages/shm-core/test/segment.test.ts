@@ -95,14 +95,14 @@ describe('RobustMutex', () => {
       const child = spawnFixture(fixture('mutex-holder.ts'), [name]);
       await child.waitLine((l) => l === 'locked acquired');
       expect(m.tryLock()).toBe('busy');
-      expect(m.owner()).toBeGreaterThan(0);
+      expect(m.ownerTid()).toBeGreaterThan(0);
       child.kill('SIGKILL');
       await child.exited;
       expect(m.lock()).toBe('recovered');
       expect(code(() => m.lock())).toBe('ERR_MUTEX_DEADLOCK');
       m.unlock();
       expect(code(() => m.unlock())).toBe('ERR_MUTEX_NOT_OWNER');
-      expect(m.withLock((s) => s)).toBe('acquired');
+      expect(m.withLock((recovered) => recovered)).toBe(false);
       expect(code(() => m.withLock(async () => 1))).toBe('ERR_ASYNC_IN_LOCK');
     } finally { seg.unlink(); seg.close(); }
   });
