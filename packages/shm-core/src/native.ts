@@ -1,4 +1,5 @@
 // The whole koffi boundary of shmkit: every C signature, declared once, loaded lazily.
+import { endianness } from 'node:os';
 import koffi from 'koffi';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -184,6 +185,8 @@ function load(): NativeApi {
   if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
     throw new ShmkitError('ERR_UNSUPPORTED_PLATFORM', `shmkit needs Linux x64 or arm64, not ${process.platform} ${process.arch}`);
   }
+  // Layouts are little-endian on disk and in shm; a big-endian host would misread every header.
+  if (endianness() !== 'LE') throw new ShmkitError('ERR_UNSUPPORTED_PLATFORM', 'shmkit needs a little-endian CPU');
   const path = libraryPathFor();
   let lib: ReturnType<typeof koffi.load>;
   try { lib = koffi.load(path); } catch (e) {
