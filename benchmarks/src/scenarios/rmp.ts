@@ -100,3 +100,20 @@ for (const mib of [1, 4, 16, 256]) {
   defineScenario({ ...micro(`rmp.ring-size-${mib}m`, `${mib} MiB ring, write one then read one ("sweeping"), 64 B`, { op: 'sweep', ringMiB: mib },
     { full: [64], quick: [64] }, { full: 1_000_000, quick: 50_000 }), quick: false });
 }
+
+// ---- burst latency (Toroni's table method): 500 bursts of 10 stamped 8-B messages, `now − stamp` ----
+const burst = (id: string, title: string, readers: number, impl = 'rmp', transport?: string): Scenario => ({
+  id, title, package: '@shmkit/rmp', impl, pattern: 'fanout',
+  roles: [{ name: 'writer', entry: 'rmp-burst', cpu: 'A' }, ...Array.from({ length: readers }, (_, i) => ({ name: `reader${i + 1}`, entry: 'rmp-burst', cpu: 'B' as const }))],
+  sizes: { full: [8], quick: [8] }, modes: transport ? ['n/a'] : ['block', 'hybrid'], placements: readers > 1 ? ['unpinned'] : ['unpinned', 'cross'],
+  iterations: { full: 5_000, quick: 500 }, warmup: { full: 500, quick: 100 }, runs: { full: 3, quick: 1 },
+  baselines: [], params: { transport }, unit: 'µs per message (burst of 10)', quick: false,
+  reference: impl === 'rmp' ? [TORONI_LAT] : undefined,
+  compare: impl === 'rmp' ? [{ scenario: `${id}-uds`, label: 'rmp / net-uds' }, { scenario: `${id}-tcp`, label: 'rmp / net-tcp' }] : undefined,
+});
+for (const [suffix, readers] of [['', 1], ['-4r', 4]] as const) {
+  const id = `rmp.burst-latency${suffix}`, who = `1 writer → ${readers} reader${readers > 1 ? 's' : ''}`;
+  defineScenario(burst(id, `${who}, bursts of 10 stamped 8-B messages (one writeMany each, 1 ms apart), per-message now − stamp`, readers));
+  defineScenario(burst(`${id}-uds`, `${who} over Unix sockets, the same bursts (10 frames per socket write)`, readers, 'net-uds', 'net-uds'));
+  defineScenario(burst(`${id}-tcp`, `${who} over TCP loopback, the same bursts (10 frames per socket write)`, readers, 'net-tcp', 'net-tcp'));
+}
