@@ -74,6 +74,9 @@ defineScenario({
   baselines: ['net-uds', 'net-tcp', 'cp-ipc', 'zeromq'],
   reference: [TORONI_LAT],
   compare: [{ scenario: 'core.pingpong', label: 'rmp / core floor' }],
+  // Full runs only: its six quick cells would push `bench:quick` past a minute on a loaded 2-vCPU
+  // machine; rmp.notify is the quick rmp round trip.
+  quick: false,
 });
 const wake = (id: string, title: string, entry: string, params: Record<string, unknown>): Scenario => ({
   id, title, package: '@shmkit/rmp', impl: entry === 'core-wake' ? 'fifo' : 'rmp', pattern: 'wakeup',
