@@ -61,6 +61,14 @@ defineScenario(stream('rmp.fanout-uds', '1 writer → 4 readers over Unix socket
   params: { transport: 'net-uds' }, quick: false,
 }, 4));
 
+// rmp.bp-transfer: (ring MiB, messages, size, wait ms); the cell fails if the reader is overrun.
+for (const [mib, msgs, size, waitMs] of [[1, 100_000, 10, 1], [1, 100_000, 10, 2], [1, 100_000, 10, 6], [4, 100_000, 10, 2]] as const) {
+  defineScenario(stream(`rmp.bp-transfer-${mib}m-${waitMs}ms`, `${msgs} messages of ${size} B through a ${mib} MiB ring, write(), backpressure wait ${waitMs} ms then overwrite; fails if the reader overruns`, 'rmp-stream', {
+    sizes: { full: [size], quick: [size] }, modes: ['hybrid', 'block'], placements: ['unpinned'],
+    iterations: { full: msgs, quick: msgs }, warmup: { full: 0, quick: 0 }, params: { ringMiB: mib, api: 'write', bpWaitMs: waitMs }, quick: false,
+  }));
+}
+
 // ---- round trips and wake-ups ----
 defineScenario({
   id: 'rmp.pingpong', title: 'RTT over two rmp channels (ring = max(4 MiB, 2 × size)); reader wait mode spin / hybrid / block',

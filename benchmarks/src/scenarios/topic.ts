@@ -13,6 +13,14 @@ const micro = (id: string, title: string, params: Record<string, unknown>, sizes
   runs: { full: 5, quick: 1 }, baselines: [], params, unit: 'ns/op',
 });
 
+// The publish path with no reader: publish(), a TopicPublisher, a coalescing one, raw rmp write().
+const pubIt = { full: 1_000_000, quick: 50_000 };
+for (const [op, what] of [['publish', 'TopicChannel.publish()'], ['publisher', 'TopicPublisher.publish()'], ['coalesce', 'coalescing TopicPublisher (flush per batch)']] as const) {
+  defineScenario({ ...micro(op === 'publish' ? 'topic.publish' : `topic.publish-${op}`, `${what} on /channel/foo/bar, 4 MiB ring, no reader`, { op }, { full: [1, 64], quick: [64] }, pubIt),
+    quick: false, compare: [{ scenario: 'topic.publish-rmp', label: 'topic / rmp' }] });
+}
+defineScenario({ ...micro('topic.publish-rmp', 'raw rmp write() of the same payload, no reader (the floor of topic.publish)', { op: 'rmp-write' }, { full: [1, 64], quick: [64] }, pubIt, 'rmp'), quick: false });
+
 // One matching subscriber vs raw rmp at 64 B (target topic ≤ 1.3 × raw rmp).
 defineScenario({ ...micro('topic.sweep', 'publish one on /channel/foo/bar, dispatch it to 1 matching subscription (view) in the same process (target ≤ 1.3 × topic.sweep-rmp)',
   { op: 'sweep' }, { full: [1, 64], quick: [64] }, undefined, 'topic'), compare: [{ scenario: 'topic.sweep-rmp', label: 'topic / rmp (target ≤ 1.3)' }] });
