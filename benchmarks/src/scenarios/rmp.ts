@@ -128,3 +128,11 @@ for (const [suffix, readers] of [['', 1], ['-4r', 4]] as const) {
   defineScenario(burst(`${id}-uds`, `${who} over Unix sockets, the same bursts (10 frames per socket write)`, readers, 'net-uds', 'net-uds'));
   defineScenario(burst(`${id}-tcp`, `${who} over TCP loopback, the same bursts (10 frames per socket write)`, readers, 'net-tcp', 'net-tcp'));
 }
+
+// rmp.write-slots: write() cost with 0 … 256 active readers parked at one position, policy overwrite
+// (with the writer's horizon cache; rmp has no switch to turn it off).
+for (const readers of [0, 64, 128, 192, 256]) {
+  defineScenario({ ...micro(`rmp.write-slots-${readers}`, `write() of 64 B, 4 MiB ring, policy overwrite, ${readers} active readers at one position`, { op: 'write', readers },
+    { full: [64], quick: [64] }, { full: 1_000_000, quick: 50_000 }), quick: false,
+    compare: readers > 0 ? [{ scenario: 'rmp.write-slots-0', label: `${readers} / 0 readers` }] : undefined });
+}
