@@ -42,20 +42,23 @@ for (const n of [1, 10, 100, 1000]) {
     { op: 'subs', subs: n, match: true }, { full: [64], quick: [64] }, { full: 500_000, quick: 50_000 }), quick: false });
 }
 
-// Cross-process fan-out through one topic.
+// Cross-process one-way streams through one topic ('/channel'); the last subscriber measures end to end.
 defineScenario({
-  id: 'topic.fanout', title: '1 publisher → 1 / 4 subscriber processes on one topic, end-to-end msgs/s of the last subscriber',
+  id: 'topic.throughput', title: '1 publisher → 1 subscriber process on one topic, end-to-end msgs/s',
   package: '@shmkit/topic', impl: 'topic', pattern: 'throughput',
   roles: [{ name: 'writer', entry: 'topic-stream', cpu: 'A' }, { name: 'reader', entry: 'topic-stream', cpu: 'B' }],
-  sizes: { full: [8, 64, 512, 4 * KiB, 64 * KiB], quick: [64] }, modes: ['hybrid'], placements: ['unpinned', 'cross'],
-  iterations: { full: (s) => (s <= 512 ? 500_000 : s <= 4 * KiB ? 100_000 : 10_000), quick: 20_000 }, warmup: { full: 4096, quick: 1024 },
-  runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', reference: [TORONI], quick: false,
+  sizes: { full: [64, 4 * KiB, 64 * KiB], quick: [64, 64 * KiB] }, modes: ['hybrid'], placements: ['cross', 'unpinned'],
+  iterations: { full: (s) => (s <= 512 ? 500_000 : s <= 4 * KiB ? 100_000 : 10_000), quick: (s) => (s <= 4 * KiB ? 20_000 : 1_000) }, warmup: { full: 4096, quick: 1024 },
+  runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', reference: [TORONI],
+  compare: [{ scenario: 'rmp.throughput', label: 'topic / rmp (msgs/s)' }],
 });
-defineScenario({
-  id: 'topic.fanout-4', title: '1 publisher → 4 subscriber processes on one topic, end-to-end msgs/s of the last subscriber',
-  package: '@shmkit/topic', impl: 'topic', pattern: 'fanout',
-  roles: [{ name: 'writer', entry: 'topic-stream', cpu: 'A' }, ...[1, 2, 3, 4].map((i) => ({ name: `reader${i}`, entry: 'topic-stream', cpu: 'B' as const }))],
-  sizes: { full: [64, 4 * KiB], quick: [64] }, modes: ['hybrid'], placements: ['unpinned'],
-  iterations: { full: 100_000, quick: 10_000 }, warmup: { full: 4096, quick: 1024 },
-  runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', quick: false,
-});
+for (const [suffix, readers] of [['', 4], ['-1x1', 1]] as const) {
+  defineScenario({
+    id: `topic.fanout${suffix}`, title: `1 publisher → ${readers} subscriber process${readers > 1 ? 'es' : ''} on one topic, end-to-end msgs/s of the last subscriber`,
+    package: '@shmkit/topic', impl: 'topic', pattern: readers > 1 ? 'fanout' : 'throughput',
+    roles: [{ name: 'writer', entry: 'topic-stream', cpu: 'A' }, ...Array.from({ length: readers }, (_, i) => ({ name: `reader${i + 1}`, entry: 'topic-stream', cpu: 'B' as const }))],
+    sizes: { full: [8, 64, 512, 4 * KiB, 64 * KiB], quick: [64] }, modes: ['hybrid'], placements: ['unpinned'],
+    iterations: { full: (s) => (s <= 512 ? 100_000 : s <= 4 * KiB ? 50_000 : 5_000), quick: 10_000 }, warmup: { full: 4096, quick: 1024 },
+    runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', quick: false,
+  });
+}
