@@ -62,3 +62,17 @@ for (const [suffix, readers] of [['', 4], ['-1x1', 1]] as const) {
     runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', quick: false,
   });
 }
+
+// Round trip over two topic channels (topic '/ping'), against the suite's baselines and raw rmp.
+defineScenario({
+  id: 'topic.pingpong', title: 'RTT over two topic channels (callback subscriptions, ring = max(4 MiB, 2 × size)); wait mode hybrid / block',
+  package: '@shmkit/topic', impl: 'topic', pattern: 'pingpong',
+  roles: [{ name: 'echo', entry: 'rmp-pingpong', cpu: 'B' }, { name: 'client', entry: 'rmp-pingpong', cpu: 'A' }],
+  sizes: { full: [8, 64, 4 * KiB, 64 * KiB, 1024 * KiB, 4096 * KiB], quick: [64, 64 * KiB] },
+  // No 'spin': a spinning pump and the callback that answers share one thread (a 64-B spin cell stalled).
+  modes: ['hybrid', 'block'], placements: ['same', 'cross', 'unpinned'],
+  iterations: { full: (s) => (s <= 4 * KiB ? 4_000 : s <= 64 * KiB ? 800 : 50), quick: (s) => (s <= 4 * KiB ? 1_000 : 300) },
+  warmup: { full: (s) => (s <= 4 * KiB ? 400 : s <= 64 * KiB ? 80 : 5), quick: 100 },
+  runs: { full: 3, quick: 1 }, baselines: ['net-uds', 'net-tcp', 'cp-ipc', 'zeromq'], params: { via: 'topic' },
+  quick: false, compare: [{ scenario: 'rmp.pingpong', label: 'topic / rmp' }],
+});
