@@ -2,6 +2,7 @@
 //   op 'write'      : write() of `size` B, no reader (lock + copy + commit, per call)
 //   op 'writeMany'  : writeMany(64) of `size` B, no reader (cost per message)
 //   op 'sweep'      : write one, then drain one with a reader in the same process (params.ringMiB)
+//   params.readers  : that many extra active readers that never read (rmp.write-slots)
 import { RmpChannel, type RmpReader, type RmpWriter } from '@shmkit/rmp';
 import { defineRole, type RoleContext } from '../api.js';
 import { BATCH, payloadPool, putSeq } from '../lib/stream.js';
@@ -10,13 +11,17 @@ import { timeBatches } from '../lib/micro.js';
 let ctx: RoleContext;
 let ch: RmpChannel | undefined, w: RmpWriter | undefined, r: RmpReader | undefined;
 let sink = 0;
+const idleReaders: RmpReader[] = [];
 
 defineRole({
   async setup(c) {
     ctx = c;
-    ch = RmpChannel.create(c.name, { ringSize: Number(c.params.ringMiB ?? 4) << 20, maxReaders: 2 });
+    const idle = Number(c.params.readers ?? 0);
+    ch = RmpChannel.create(c.name, { ringSize: Number(c.params.ringMiB ?? 4) << 20, maxReaders: idle + 2, notifier: 'none' });
     w = ch.createWriter({ backpressure: { policy: 'overwrite' } });
     if (c.params.op === 'sweep') r = ch.createReader({ wait: { mode: 'spin' } });
+    // rmp.write-slots: active readers that never read, all at one position (the writer laps them).
+    for (let i = 0; i < idle; i++) idleReaders.push(ch.createReader({ wait: { mode: 'spin' } }));
   },
   async run(n, warmup) {
     const pool = payloadPool(ctx.size), writer = w!;
@@ -34,5 +39,5 @@ defineRole({
     }
     return timeBatches(f, n, warmup, BATCH);
   },
-  async teardown() { r?.close(); w?.close(); RmpChannel.unlink(ctx.name); ch?.close(); if (sink < 0) throw new Error('unreachable'); },
+  async teardown() { for (const x of idleReaders) x.close(); r?.close(); w?.close(); RmpChannel.unlink(ctx.name); ch?.close(); if (sink < 0) throw new Error('unreachable'); },
 });

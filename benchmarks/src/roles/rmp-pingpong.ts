@@ -1,11 +1,18 @@
 // rmp.pingpong / rmp.notify: two channels (client → echo '<name>-a', echo → client '<name>-b'); the
 // echo writes each message back from inside its drain callback. The reader's wait mode is the cell's
 // mode; with params.half the result is half the round trip (one wake-up of a parked reader in block).
+// params.via 'topic' (topic.pingpong): the same over two TopicChannels, topic '/ping', callback
+// subscriptions with a view; the echo publishes from inside its callback.
 import { RmpChannel, type RmpReader, type RmpWriter, type WaitMode } from '@shmkit/rmp';
+import { TopicChannel } from '@shmkit/topic';
 import { defineRole, type RoleContext } from '../api.js';
 
 let ctx: RoleContext;
 let chA: RmpChannel | undefined, chB: RmpChannel | undefined, w: RmpWriter | undefined, r: RmpReader | undefined;
+let tA: TopicChannel | undefined, tB: TopicChannel | undefined;
+/** Topic path: messages delivered so far, and the handler the current run installs. */
+let tGot = 0, tTarget = 0, tWake: (() => void) | undefined, tSink: ((p: Uint8Array) => void) | undefined;
+const T = '/ping';
 const MiB = 1 << 20;
 /** ring = max(4 MiB, next power of two >= 2 x size) (rmp.md §9). */
 export function ringFor(size: number): number { let r = 4 * MiB; while (r < 2 * (size + 64)) r *= 2; return r; }
@@ -15,6 +22,16 @@ defineRole({
     ctx = c;
     const mode = (c.mode === 'n/a' ? 'hybrid' : c.mode) as WaitMode;
     const ringSize = ringFor(c.size);
+    if (c.params.via === 'topic') {
+      const o = { ringSize, maxReaders: 2, wait: { mode }, backpressure: { policy: 'wait' as const, timeoutMs: 5_000, onTimeout: 'throw' as const } };
+      const echo = c.role === 'echo';
+      tA = echo ? TopicChannel.create(`${c.name}-a`, o) : await TopicChannel.open(`${c.name}-a`, o);
+      tB = echo ? TopicChannel.create(`${c.name}-b`, o) : await TopicChannel.open(`${c.name}-b`, o);
+      // The echo answers from its callback at once (the pump may deliver before its run() starts).
+      if (echo) { const back = tB; tSink = (p) => { back.publish(T, p); }; }
+      (echo ? tA : tB).subscribe(T, (m) => { tSink?.(m.payload); tGot++; tWake?.(); }, { copy: false });
+      return;
+    }
     if (c.role === 'echo') {
       chA = RmpChannel.create(`${c.name}-a`, { ringSize, maxReaders: 2 });
       chB = RmpChannel.create(`${c.name}-b`, { ringSize, maxReaders: 2 });
@@ -28,18 +45,35 @@ defineRole({
     }
   },
   async run(n, warmup) {
-    const total = n + warmup, reader = r!, writer = w!, size = ctx.size;
+    const total = n + warmup, size = ctx.size;
     const deadline = Date.now() + 120_000;
-    const recv = async (sink: (p: Uint8Array) => void) => {
-      while (reader.drain(sink, 1) === 0) {
-        if (reader.expired) throw new Error('reader overrun');
-        await reader.waitForData({ timeoutMs: 1_000 });
+    let send: (b: Uint8Array) => void, recv: (sink: (p: Uint8Array) => void) => Promise<void>;
+    const upTo = async (want: number, sink: ((p: Uint8Array) => void) | undefined) => {
+      tSink = sink;
+      while (tGot < want) {
+        await new Promise<void>((res) => { const t = setTimeout(res, 1_000); tWake = () => { clearTimeout(t); res(); }; });
         if (Date.now() > deadline) throw new Error('peer stalled');
       }
+      tWake = undefined;
     };
+    if (tA) {
+      const out = tA;
+      send = (b) => { out.publish(T, b); };
+      recv = async (sink) => { await upTo(tGot + 1, sink); };
+      if (ctx.role === 'echo') { tTarget += total; await upTo(tTarget, tSink); return; }
+    } else {
+      const reader = r!, writer = w!;
+      send = (b) => { writer.write(b); };
+      recv = async (sink) => {
+        while (reader.drain(sink, 1) === 0) {
+          if (reader.expired) throw new Error('reader overrun');
+          await reader.waitForData({ timeoutMs: 1_000 });
+          if (Date.now() > deadline) throw new Error('peer stalled');
+        }
+      };
+    }
     if (ctx.role === 'echo') {
-      const echo = (p: Uint8Array) => { writer.write(p); };
-      for (let i = 0; i < total; i++) await recv(echo);
+      for (let i = 0; i < total; i++) await recv(send);
       return;
     }
     const buf = new Uint8Array(size);
@@ -58,7 +92,7 @@ defineRole({
       if (size >= 8) dv.setUint32(0, i, true);
       seqWant = i;
       const t = process.hrtime.bigint();
-      writer.write(buf);
+      send(buf);
       await recv(check);
       const dt = Number(process.hrtime.bigint() - t);
       if (i >= warmup) lat[i - warmup] = dt / div;
@@ -67,8 +101,10 @@ defineRole({
     return lat;
   },
   async teardown() {
+    tA?.close(); tB?.close();
+    if (tA && ctx.role === 'echo') { TopicChannel.unlink(`${ctx.name}-a`); TopicChannel.unlink(`${ctx.name}-b`); }
     r?.close(); w?.close();
-    if (ctx.role === 'echo') { RmpChannel.unlink(`${ctx.name}-a`); RmpChannel.unlink(`${ctx.name}-b`); }
+    if (chA && ctx.role === 'echo') { RmpChannel.unlink(`${ctx.name}-a`); RmpChannel.unlink(`${ctx.name}-b`); }
     chA?.close(); chB?.close();
   },
 });

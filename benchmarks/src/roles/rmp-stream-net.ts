@@ -2,16 +2,13 @@
 // as rmp-stream.ts over node:net (params.transport 'net-tcp' or 'net-uds'); frames = 4-byte LE length
 // + payload, the writer packs up to 64 frames per socket write (as writeMany(64) does one lock).
 // Role 'writer' (first) listens; the last role connects, receives, verifies and measures.
-import { rmSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import { join } from 'node:path';
+import type net from 'node:net';
 import { defineRole, type RoleContext } from '../api.js';
+import { closeListener, connectTo, listenFor, type Listener } from '../lib/net-stream.js';
 import { BATCH, Stamp, getSeq, payloadPool, putSeq, wantSeq } from '../lib/stream.js';
 
 let ctx: RoleContext;
-let server: net.Server | undefined, sock: net.Socket | undefined, path: string | undefined, stamp: Stamp | undefined;
-let accepted: Promise<net.Socket[]> | undefined, socks: net.Socket[] | undefined;
+let listener: Listener | undefined, sock: net.Socket | undefined, stamp: Stamp | undefined, socks: net.Socket[] | undefined;
 let runNo = 0;
 // Receiver state, fed by 'data' events.
 let onFrame: ((p: Uint8Array) => void) | undefined;
@@ -32,29 +29,19 @@ function parse(d: Buffer): void {
 defineRole({
   async setup(c) {
     ctx = c;
-    const tcp = c.params.transport === 'net-tcp';
     if (c.role === 'writer') {
       stamp = Stamp.create(c.name);
-      server = net.createServer();
-      const want = c.scenario.roles.length - 1, conns: net.Socket[] = [];
-      accepted = new Promise((res) => server!.on('connection', (s) => { s.setNoDelay(true); s.on('error', () => {}); conns.push(s); if (conns.length === want) res(conns); }));
-      if (tcp) await new Promise<void>((res) => server!.listen(0, '127.0.0.1', res));
-      else { path = join(os.tmpdir(), `shmkit-bench-${process.pid}-${c.name}.sock`); rmSync(path, { force: true }); await new Promise<void>((res) => server!.listen(path, res)); }
-      const a = server.address();
-      return { address: typeof a === 'string' ? a : { port: a!.port } };
+      listener = await listenFor(String(c.params.transport), c.name, c.scenario.roles.length - 1);
+      return { address: listener.address };
     }
     stamp = Stamp.open(c.name);
-    const addr = (c.peers.writer as { address: string | { port: number } }).address;
-    sock = typeof addr === 'string' ? net.connect(addr) : net.connect(addr.port, '127.0.0.1');
-    await new Promise<void>((res, rej) => { sock!.once('connect', res); sock!.once('error', rej); });
-    sock.setNoDelay(true);
-    sock.on('data', parse);
+    sock = await connectTo(c.peers.writer, parse);
   },
   async run(n, warmup) {
     runNo++;
     const size = ctx.size, total = n + warmup;
-    if (server) {
-      const all = socks ?? (socks = await accepted!);
+    if (listener) {
+      const all = socks ?? (socks = await listener.accepted);
       await stamp!.awaitReaders(runNo, ctx.scenario.roles.length - 1);
       const pool = payloadPool(size);
       let i = 0;
@@ -93,9 +80,8 @@ defineRole({
     return { ops: n, bytes: n * size, elapsedNs: Number(end - stamp!.get(runNo)) };
   },
   async teardown() {
-    sock?.destroy(); for (const s of socks ?? []) s.destroy();
-    if (server) await new Promise<void>((res) => server!.close(() => res()));
-    if (path) rmSync(path, { force: true });
+    sock?.destroy();
+    await closeListener(listener, socks);
     stamp?.close();
   },
 });

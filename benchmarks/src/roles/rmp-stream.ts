@@ -1,7 +1,7 @@
 // rmp.throughput / rmp.vs-sockets / rmp.fanout: one writer process, one or more reader processes.
 // Role 'writer' (first) creates the channel; every other role is a reader; the last reader measures
 // end-to-end throughput: from the writer's start of the measured part to its own last message.
-// Params: ringMiB (4), api ('write' | 'writeMany', writeMany batches of 64).
+// Params: ringMiB (4), api ('write' | 'writeMany', writeMany batches of 64), bpWaitMs (backpressure wait, then overwrite).
 import { RmpChannel, type RmpReader, type RmpWriter, type WaitMode } from '@shmkit/rmp';
 import { defineRole, type RoleContext } from '../api.js';
 import { BATCH, Stamp, getSeq, payloadPool, putSeq, wantSeq } from '../lib/stream.js';
@@ -18,7 +18,9 @@ defineRole({
     if (c.role === 'writer') {
       ch = RmpChannel.create(c.name, { ringSize, maxReaders: 8, notifier: 'fd' });
       stamp = Stamp.create(c.name);
-      w = ch.createWriter({ backpressure: { policy: 'wait', timeoutMs: 5_000, onTimeout: 'throw' } });
+      // rmp.bp-transfer: wait bpWaitMs for slow readers, then overwrite (the reader then fails the cell).
+      const bp = c.params.bpWaitMs;
+      w = ch.createWriter({ backpressure: typeof bp === 'number' ? { policy: 'wait', timeoutMs: bp, onTimeout: 'overwrite' } : { policy: 'wait', timeoutMs: 5_000, onTimeout: 'throw' } });
       return { ringSize };
     }
     ch = await RmpChannel.open(c.name, { waitInitMs: 5_000 });

@@ -20,10 +20,10 @@ defineRole({
   async setup(c) {
     ctx = c;
     const op = String(c.params.op), ringSize = 4 << 20;
-    if (op === 'sweep-rmp') {
+    if (op === 'sweep-rmp' || op === 'rmp-write') {
       rc = RmpChannel.create(c.name, { ringSize, maxReaders: 2 });
       rw = rc.createWriter({ backpressure: { policy: 'overwrite' } });
-      rr = rc.createReader({ wait: { mode: 'spin' } });
+      if (op === 'sweep-rmp') rr = rc.createReader({ wait: { mode: 'spin' } });
       return;
     }
     tc = TopicChannel.create(c.name, { ringSize, maxReaders: 2, backpressure: { policy: 'overwrite' } });
@@ -38,6 +38,8 @@ defineRole({
         pubTopic = c.params.match ? '/s/0' : '/none';
         break;
       }
+      // topic.publish: no subscription anywhere (no reader): the publish path alone.
+      case 'publish': case 'publisher': case 'coalesce': pubTopic = '/channel/foo/bar'; break;
       default: throw new Error(`unknown topic micro op ${op}`);
     }
   },
@@ -46,9 +48,16 @@ defineRole({
     for (let j = 0; j < payload.length; j++) payload[j] = j & 255;
     let f: (k: number) => void;
     if (rw) {
-      const w = rw, r = rr!;
+      const w = rw, r = rr;
       const take = (p: Uint8Array) => { got++; sink += p[p.length - 1] ?? 0; };
-      f = (k) => { for (let i = 0; i < k; i++) { w.write(payload); if (r.drain(take, 1) !== 1) throw new Error('message not read back'); } };
+      f = ctx.params.op === 'rmp-write' ? (k) => { for (let i = 0; i < k; i++) w.write(payload); }
+        : (k) => { for (let i = 0; i < k; i++) { w.write(payload); if (r!.drain(take, 1) !== 1) throw new Error('message not read back'); } };
+    } else if (ctx.params.op === 'publish') {
+      const t = tc!, topic = pubTopic;
+      f = (k) => { for (let i = 0; i < k; i++) t.publish(topic, payload); };
+    } else if (ctx.params.op === 'publisher' || ctx.params.op === 'coalesce') {
+      const p = tc!.publisher(pubTopic, { coalesce: ctx.params.op === 'coalesce' });
+      f = (k) => { for (let i = 0; i < k; i++) p.publish(payload); p.flush(); };
     } else {
       const t = tc!, topic = pubTopic;
       f = (k) => { for (let i = 0; i < k; i++) { t.publish(topic, payload); t._drainNow(); } };
@@ -57,6 +66,11 @@ defineRole({
     const out = timeBatches(f, n, warmup);
     const delivered = got - before, sent = warmup + Math.max(1, Math.floor(n / BATCHES)) * BATCHES;
     const op = ctx.params.op;
+    if (op === 'rmp-write') return out;
+    if (op === 'publish' || op === 'publisher' || op === 'coalesce') {
+      if (tc!.stats().published < sent) throw new Error(`${tc!.stats().published} published for ${sent}`);
+      return out;
+    }
     const expectAll = op === 'sweep' || op === 'sweep-rmp' || op === 'copy' || (op === 'subs' && ctx.params.match);
     if (delivered !== (expectAll ? sent : 0)) throw new Error(`${delivered} deliveries for ${sent} messages`);
     if (op === 'skip' && tc!.stats().payloadBytesCopied !== 0) throw new Error('non-matching payloads were copied');

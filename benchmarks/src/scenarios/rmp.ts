@@ -61,6 +61,14 @@ defineScenario(stream('rmp.fanout-uds', '1 writer → 4 readers over Unix socket
   params: { transport: 'net-uds' }, quick: false,
 }, 4));
 
+// rmp.bp-transfer: (ring MiB, messages, size, wait ms); the cell fails if the reader is overrun.
+for (const [mib, msgs, size, waitMs] of [[1, 100_000, 10, 1], [1, 100_000, 10, 2], [1, 100_000, 10, 6], [4, 100_000, 10, 2]] as const) {
+  defineScenario(stream(`rmp.bp-transfer-${mib}m-${waitMs}ms`, `${msgs} messages of ${size} B through a ${mib} MiB ring, write(), backpressure wait ${waitMs} ms then overwrite; fails if the reader overruns`, 'rmp-stream', {
+    sizes: { full: [size], quick: [size] }, modes: ['hybrid', 'block'], placements: ['unpinned'],
+    iterations: { full: msgs, quick: msgs }, warmup: { full: 0, quick: 0 }, params: { ringMiB: mib, api: 'write', bpWaitMs: waitMs }, quick: false,
+  }));
+}
+
 // ---- round trips and wake-ups ----
 defineScenario({
   id: 'rmp.pingpong', title: 'RTT over two rmp channels (ring = max(4 MiB, 2 × size)); reader wait mode spin / hybrid / block',
@@ -74,6 +82,9 @@ defineScenario({
   baselines: ['net-uds', 'net-tcp', 'cp-ipc', 'zeromq'],
   reference: [TORONI_LAT],
   compare: [{ scenario: 'core.pingpong', label: 'rmp / core floor' }],
+  // Full runs only: its six quick cells would push `bench:quick` past a minute on a loaded 2-vCPU
+  // machine; rmp.notify is the quick rmp round trip.
+  quick: false,
 });
 const wake = (id: string, title: string, entry: string, params: Record<string, unknown>): Scenario => ({
   id, title, package: '@shmkit/rmp', impl: entry === 'core-wake' ? 'fifo' : 'rmp', pattern: 'wakeup',
@@ -99,4 +110,29 @@ defineScenario(micro('rmp.lock-many', 'writeMany(64) of 64 B, no reader: cost pe
 for (const mib of [1, 4, 16, 256]) {
   defineScenario({ ...micro(`rmp.ring-size-${mib}m`, `${mib} MiB ring, write one then read one ("sweeping"), 64 B`, { op: 'sweep', ringMiB: mib },
     { full: [64], quick: [64] }, { full: 1_000_000, quick: 50_000 }), quick: false });
+}
+
+// ---- burst latency (Toroni's table method): 500 bursts of 10 stamped 8-B messages, `now − stamp` ----
+const burst = (id: string, title: string, readers: number, impl = 'rmp', transport?: string): Scenario => ({
+  id, title, package: '@shmkit/rmp', impl, pattern: 'fanout',
+  roles: [{ name: 'writer', entry: 'rmp-burst', cpu: 'A' }, ...Array.from({ length: readers }, (_, i) => ({ name: `reader${i + 1}`, entry: 'rmp-burst', cpu: 'B' as const }))],
+  sizes: { full: [8], quick: [8] }, modes: transport ? ['n/a'] : ['block', 'hybrid'], placements: readers > 1 ? ['unpinned'] : ['unpinned', 'cross'],
+  iterations: { full: 5_000, quick: 500 }, warmup: { full: 500, quick: 100 }, runs: { full: 3, quick: 1 },
+  baselines: [], params: { transport }, unit: 'µs per message (burst of 10)', quick: false,
+  reference: impl === 'rmp' ? [TORONI_LAT] : undefined,
+  compare: impl === 'rmp' ? [{ scenario: `${id}-uds`, label: 'rmp / net-uds' }, { scenario: `${id}-tcp`, label: 'rmp / net-tcp' }] : undefined,
+});
+for (const [suffix, readers] of [['', 1], ['-4r', 4]] as const) {
+  const id = `rmp.burst-latency${suffix}`, who = `1 writer → ${readers} reader${readers > 1 ? 's' : ''}`;
+  defineScenario(burst(id, `${who}, bursts of 10 stamped 8-B messages (one writeMany each, 1 ms apart), per-message now − stamp`, readers));
+  defineScenario(burst(`${id}-uds`, `${who} over Unix sockets, the same bursts (10 frames per socket write)`, readers, 'net-uds', 'net-uds'));
+  defineScenario(burst(`${id}-tcp`, `${who} over TCP loopback, the same bursts (10 frames per socket write)`, readers, 'net-tcp', 'net-tcp'));
+}
+
+// rmp.write-slots: write() cost with 0 … 256 active readers parked at one position, policy overwrite
+// (with the writer's horizon cache; rmp has no switch to turn it off).
+for (const readers of [0, 64, 128, 192, 256]) {
+  defineScenario({ ...micro(`rmp.write-slots-${readers}`, `write() of 64 B, 4 MiB ring, policy overwrite, ${readers} active readers at one position`, { op: 'write', readers },
+    { full: [64], quick: [64] }, { full: 1_000_000, quick: 50_000 }), quick: false,
+    compare: readers > 0 ? [{ scenario: 'rmp.write-slots-0', label: `${readers} / 0 readers` }] : undefined });
 }

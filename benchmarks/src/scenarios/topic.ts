@@ -13,6 +13,14 @@ const micro = (id: string, title: string, params: Record<string, unknown>, sizes
   runs: { full: 5, quick: 1 }, baselines: [], params, unit: 'ns/op',
 });
 
+// The publish path with no reader: publish(), a TopicPublisher, a coalescing one, raw rmp write().
+const pubIt = { full: 1_000_000, quick: 50_000 };
+for (const [op, what] of [['publish', 'TopicChannel.publish()'], ['publisher', 'TopicPublisher.publish()'], ['coalesce', 'coalescing TopicPublisher (flush per batch)']] as const) {
+  defineScenario({ ...micro(op === 'publish' ? 'topic.publish' : `topic.publish-${op}`, `${what} on /channel/foo/bar, 4 MiB ring, no reader`, { op }, { full: [1, 64], quick: [64] }, pubIt),
+    quick: false, compare: [{ scenario: 'topic.publish-rmp', label: 'topic / rmp' }] });
+}
+defineScenario({ ...micro('topic.publish-rmp', 'raw rmp write() of the same payload, no reader (the floor of topic.publish)', { op: 'rmp-write' }, { full: [1, 64], quick: [64] }, pubIt, 'rmp'), quick: false });
+
 // One matching subscriber vs raw rmp at 64 B (target topic ≤ 1.3 × raw rmp).
 defineScenario({ ...micro('topic.sweep', 'publish one on /channel/foo/bar, dispatch it to 1 matching subscription (view) in the same process (target ≤ 1.3 × topic.sweep-rmp)',
   { op: 'sweep' }, { full: [1, 64], quick: [64] }, undefined, 'topic'), compare: [{ scenario: 'topic.sweep-rmp', label: 'topic / rmp (target ≤ 1.3)' }] });
@@ -34,20 +42,37 @@ for (const n of [1, 10, 100, 1000]) {
     { op: 'subs', subs: n, match: true }, { full: [64], quick: [64] }, { full: 500_000, quick: 50_000 }), quick: false });
 }
 
-// Cross-process fan-out through one topic.
+// Cross-process one-way streams through one topic ('/channel'); the last subscriber measures end to end.
 defineScenario({
-  id: 'topic.fanout', title: '1 publisher → 1 / 4 subscriber processes on one topic, end-to-end msgs/s of the last subscriber',
+  id: 'topic.throughput', title: '1 publisher → 1 subscriber process on one topic, end-to-end msgs/s',
   package: '@shmkit/topic', impl: 'topic', pattern: 'throughput',
   roles: [{ name: 'writer', entry: 'topic-stream', cpu: 'A' }, { name: 'reader', entry: 'topic-stream', cpu: 'B' }],
-  sizes: { full: [8, 64, 512, 4 * KiB, 64 * KiB], quick: [64] }, modes: ['hybrid'], placements: ['unpinned', 'cross'],
-  iterations: { full: (s) => (s <= 512 ? 500_000 : s <= 4 * KiB ? 100_000 : 10_000), quick: 20_000 }, warmup: { full: 4096, quick: 1024 },
-  runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', reference: [TORONI], quick: false,
+  sizes: { full: [64, 4 * KiB, 64 * KiB], quick: [64, 64 * KiB] }, modes: ['hybrid'], placements: ['cross', 'unpinned'],
+  iterations: { full: (s) => (s <= 512 ? 500_000 : s <= 4 * KiB ? 100_000 : 10_000), quick: (s) => (s <= 4 * KiB ? 20_000 : 1_000) }, warmup: { full: 4096, quick: 1024 },
+  runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', reference: [TORONI],
+  compare: [{ scenario: 'rmp.throughput', label: 'topic / rmp (msgs/s)' }],
 });
+for (const [suffix, readers] of [['', 4], ['-1x1', 1]] as const) {
+  defineScenario({
+    id: `topic.fanout${suffix}`, title: `1 publisher → ${readers} subscriber process${readers > 1 ? 'es' : ''} on one topic, end-to-end msgs/s of the last subscriber`,
+    package: '@shmkit/topic', impl: 'topic', pattern: readers > 1 ? 'fanout' : 'throughput',
+    roles: [{ name: 'writer', entry: 'topic-stream', cpu: 'A' }, ...Array.from({ length: readers }, (_, i) => ({ name: `reader${i + 1}`, entry: 'topic-stream', cpu: 'B' as const }))],
+    sizes: { full: [8, 64, 512, 4 * KiB, 64 * KiB], quick: [64] }, modes: ['hybrid'], placements: ['unpinned'],
+    iterations: { full: (s) => (s <= 512 ? 100_000 : s <= 4 * KiB ? 50_000 : 5_000), quick: 10_000 }, warmup: { full: 4096, quick: 1024 },
+    runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', quick: false,
+  });
+}
+
+// Round trip over two topic channels (topic '/ping'), against the suite's baselines and raw rmp.
 defineScenario({
-  id: 'topic.fanout-4', title: '1 publisher → 4 subscriber processes on one topic, end-to-end msgs/s of the last subscriber',
-  package: '@shmkit/topic', impl: 'topic', pattern: 'fanout',
-  roles: [{ name: 'writer', entry: 'topic-stream', cpu: 'A' }, ...[1, 2, 3, 4].map((i) => ({ name: `reader${i}`, entry: 'topic-stream', cpu: 'B' as const }))],
-  sizes: { full: [64, 4 * KiB], quick: [64] }, modes: ['hybrid'], placements: ['unpinned'],
-  iterations: { full: 100_000, quick: 10_000 }, warmup: { full: 4096, quick: 1024 },
-  runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', quick: false,
+  id: 'topic.pingpong', title: 'RTT over two topic channels (callback subscriptions, ring = max(4 MiB, 2 × size)); wait mode hybrid / block',
+  package: '@shmkit/topic', impl: 'topic', pattern: 'pingpong',
+  roles: [{ name: 'echo', entry: 'rmp-pingpong', cpu: 'B' }, { name: 'client', entry: 'rmp-pingpong', cpu: 'A' }],
+  sizes: { full: [8, 64, 4 * KiB, 64 * KiB, 1024 * KiB, 4096 * KiB], quick: [64, 64 * KiB] },
+  // No 'spin': a spinning pump and the callback that answers share one thread (a 64-B spin cell stalled).
+  modes: ['hybrid', 'block'], placements: ['same', 'cross', 'unpinned'],
+  iterations: { full: (s) => (s <= 4 * KiB ? 4_000 : s <= 64 * KiB ? 800 : 50), quick: (s) => (s <= 4 * KiB ? 1_000 : 300) },
+  warmup: { full: (s) => (s <= 4 * KiB ? 400 : s <= 64 * KiB ? 80 : 5), quick: 100 },
+  runs: { full: 3, quick: 1 }, baselines: ['net-uds', 'net-tcp', 'cp-ipc', 'zeromq'], params: { via: 'topic' },
+  quick: false, compare: [{ scenario: 'rmp.pingpong', label: 'topic / rmp' }],
 });
