@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { processLiveness, selfIdentity, type Liveness } from '@shmkit/shm-core';
 /** Byte layout of rmp's two segments, layout version 1.0 (spec §4). Offsets in bytes. */
 export const LAYOUT_MAJOR = 1;
 export const LAYOUT_MINOR = 0;
@@ -50,4 +51,21 @@ export function libcTag(): number {
     try { libc = /ld-musl/.test(readFileSync('/proc/self/maps', 'utf8')) ? 2 : 1; } catch { libc = 1; }
   }
   return libc;
+}
+
+let selfId: { startTime: number; pidNs: number } | undefined;
+/** This process's start time and pid-namespace inode (0 when unknown) for a reader slot (§4.4),
+ *  from shm-core's `selfIdentity` (read once per process). */
+export function selfSlotIdentity(): { startTime: number; pidNs: number } {
+  if (selfId === undefined) { const id = selfIdentity(); selfId = { startTime: id.startTime, pidNs: (id.pidNs ?? 0) >>> 0 }; }
+  return selfId;
+}
+
+/** shm-core's `processLiveness` for a (pid, startTime) read from shared memory (§5.17 usage): a start
+ *  time of 0 is "not recorded" (pid only); a pid outside 1 .. 2^30 - 1 (garbage or never written) is
+ *  'unknown' rather than an error. */
+export function peerLiveness(pid: number, startTime: bigint): Liveness {
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 0x3fffffff) return 'unknown';
+  if (startTime <= 0n || startTime > BigInt(Number.MAX_SAFE_INTEGER)) return processLiveness({ pid });
+  return processLiveness({ pid, startTime: Number(startTime) });
 }

@@ -2,8 +2,7 @@ import { threadId } from 'node:worker_threads';
 import { isShmkitError } from '@shmkit/shm-core';
 import type { ChannelCore } from './channel.js';
 import { rmpError } from './errors.js';
-import { PAD_FLAG, RING, SLOT } from './layout.js';
-import { processLiveness, selfPidNs } from './liveness.js';
+import { PAD_FLAG, RING, SLOT, peerLiveness, selfSlotIdentity } from './layout.js';
 import { testPoint, testPointsEnabled } from './testpoints.js';
 import { sleepSync } from './wait.js';
 
@@ -241,7 +240,7 @@ export class RmpWriter implements Disposable {
     const st = Atomics.load(c.rib, (c.slotBase(s) + SLOT.startTime) >> 3);
     const F = c.freePos();
     let alive: boolean | undefined;
-    if (ns === selfPidNs()) { const l = processLiveness(pid, st); alive = l === 'alive' ? true : l === 'dead' ? false : undefined; }
+    if (ns === selfSlotIdentity().pidNs) { const l = peerLiveness(pid, st); alive = l === 'alive' ? true : l === 'dead' ? false : undefined; }
     const lag = d(F, this.#blockPos);
     return { slot: s, readerPid: pid, readerPosition: this.#blockPos, freePos: F, needBytes: need,
       lagBytes: Number(lag > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : lag), attempt, waitedMs,
@@ -252,7 +251,7 @@ export class RmpWriter implements Disposable {
     const c = this.#c;
     const pid = Atomics.load(c.ri32, c.slotI32(slot, SLOT.pid)) >>> 0;
     const st = Atomics.load(c.rib, (c.slotBase(slot) + SLOT.startTime) >> 3);
-    return processLiveness(pid, st) === 'dead';
+    return peerLiveness(pid, st) === 'dead';
   }
 
   /** Did the blocking reader move enough (or go away) since detection? Lock-free. */

@@ -86,7 +86,7 @@ describe('reader slots across processes', () => {
     w.write(Uint8Array.of(1)); w.write(Uint8Array.of(2));
     expect(collect(r).map((m) => m.payload[0])).toEqual([1, 2]);
     ch.close();
-  });
+   }, 120_000); // nine sequential child processes: slow on a loaded machine
   it('19/sweep: a dead parked reader is repaired: doorbell awake, parked decremented, slot inactive, FIFO replaced', async () => {
     const { name, ch } = fresh('sweep19');
     const k = spawnFixture(fixture('slot.ts'), [name, 'both', 'park']);
