@@ -2,7 +2,10 @@ import { threadId } from 'node:worker_threads';
 import { RobustMutex, WakeHandle } from '@shmkit/shm-core';
 import { repairSlot, sweepSlots, tryLockSlot, type ChannelCore, type NotifierKind } from './channel.js';
 import { rmpError } from './errors.js';
-import { BAD_FLAG, LEN_MASK, PAD_FLAG, READERS, SLOT, WAKE_KIND, selfSlotIdentity } from './layout.js';
+import { BAD_FLAG, LEN_MASK, PAD_FLAG, READERS, RING, SLOT, WAKE_KIND, selfSlotIdentity } from './layout.js';
+
+/** u32 indices of reserveEnd's low and high halves in the ring header. */
+const RES_LO = RING.reserveEnd >> 2, RES_HI = RES_LO + 1;
 import { testPoint } from './testpoints.js';
 import { udpRegister } from './udp.js';
 import { ReaderWaiter, resolveWait, sleepSync, type WaitConfig, type WaitMode, type WaitStats } from './wait.js';
@@ -314,7 +317,14 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
       this.#overrun(Number(d(R, base)) - voff > S ? 'lapped' : 'corrupt');
       return delivered;
     };
-    const validated = (): boolean => Number(d(c.reserveEnd(), base)) - voff <= S;
+    // d(reserveEnd, base) from a consistent (hi, lo, hi) read of the u32 halves: no BigInt per message.
+    // hi only grows (a carry is one 64-bit store), so an unchanged hi means lo belongs to it.
+    const h32 = c.rh32, baseLo = Number(BigInt.asUintN(32, base)), baseHi = Number(BigInt.asUintN(32, base >> 32n));
+    const validated = (): boolean => {
+      const hi = Atomics.load(h32, RES_HI), lo = Atomics.load(h32, RES_LO);
+      if (Atomics.load(h32, RES_HI) !== hi) return Number(d(c.reserveEnd(), base)) - voff <= S;
+      return ((hi - baseHi) | 0) * 4294967296 + (lo - baseLo) - voff <= S;
+    };
     try {
       while (off < avail && delivered < max) {
         const i = (baseIdx + off) & mask;
