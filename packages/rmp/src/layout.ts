@@ -71,66 +71,49 @@ export function peerLiveness(pid: number, startTime: bigint): Liveness {
 }
 
 // ---- the tables of spec §4.3 / §4.4 as shm-core layouts (describe() reproduces them; §8 test 2) ----
+const u64 = (offset: number) => ({ type: 'u64', offset }) as const;
+const u32 = (offset: number) => ({ type: 'u32', offset }) as const;
 const HDR = { type: 'bytes', offset: 0, length: 64, doc: 'common header (shm-core §4.1)' } as const;
 /** Ring segment bytes 0 … 4095 (§4.3); the ring data follows at 4096. */
 export const RING_LAYOUT = defineLayout('rmp.ring', {
   header: HDR,
   ringSize: { type: 'u64', offset: 64, doc: 'S, power of two' },
-  maxPayload: { type: 'u32', offset: 72 },
-  mutexSize: { type: 'u32', offset: 76 },
+  maxPayload: u32(72), mutexSize: u32(76),
   libcTag: { type: 'u32', offset: 80, doc: '1 glibc, 2 musl' },
-  maxReaders: { type: 'u32', offset: 84 },
-  channelId: { type: 'u64', offset: 88 },
+  maxReaders: u32(84), channelId: u64(88),
   defaultNotifier: { type: 'u32', offset: 96, doc: '0 none, 1 fd, 2 udp-multicast' },
-  udpGroup: { type: 'u32', offset: 100 },
+  udpGroup: u32(100),
   udpPort: { type: 'u16', offset: 104 },
   reserved0: { type: 'bytes', offset: 106, length: 22 },
   freePos: { type: 'u64', offset: 128, doc: 'commit counter' },
-  reserveEnd: { type: 'u64', offset: 136 },
-  commitSeq: { type: 'u64', offset: 144 },
+  reserveEnd: u64(136), commitSeq: u64(144),
   reserved1: { type: 'bytes', offset: 152, length: 40 },
   writerLock: { type: 'mutex', offset: 192, length: 64 },
-  backpressureEvents: { type: 'u64', offset: 256 },
-  overwrites: { type: 'u64', offset: 264 },
-  notifications: { type: 'u64', offset: 272 },
-  writerDeaths: { type: 'u64', offset: 280 },
-  abandonedBytes: { type: 'u64', offset: 288 },
-  waitTimeouts: { type: 'u64', offset: 296 },
-  deadReaderSkips: { type: 'u64', offset: 304 },
+  backpressureEvents: u64(256), overwrites: u64(264), notifications: u64(272), writerDeaths: u64(280),
+  abandonedBytes: u64(288), waitTimeouts: u64(296), deadReaderSkips: u64(304),
   reserved2: { type: 'bytes', offset: 312, length: 3784 },
 }, { size: RING_DATA_OFFSET });
 /** Reader slot (§4.4, 128 bytes). */
 export const SLOT_LAYOUT = defineLayout('rmp.slot', {
-  position: { type: 'u64', offset: 0 },
-  isActive: { type: 'u32', offset: 8 },
-  incarnation: { type: 'u32', offset: 12 },
+  position: u64(0), isActive: u32(8), incarnation: u32(12),
   doorbell: { type: 'doorbell', offset: 16 },
   wakeKind: { type: 'u32', offset: 32, doc: '0 none, 1 fifo, 2 udp' },
-  pid: { type: 'u32', offset: 36 },
-  threadId: { type: 'u32', offset: 40 },
-  pidNs: { type: 'u32', offset: 44 },
-  startTime: { type: 'u64', offset: 48 },
-  expiredCount: { type: 'u64', offset: 56 },
+  pid: u32(36), threadId: u32(40), pidNs: u32(44), startTime: u64(48),
+  expiredCount: u64(56),
   lock: { type: 'mutex', offset: 64, length: 64 },
 }, { size: SLOT_STRIDE });
 /** Reader-info segment header, bytes 0 … 255 (§4.4); slot i at 256 + 128 × i. */
 export const READERS_LAYOUT = defineLayout('rmp.readers', {
   header: HDR,
-  maxReaders: { type: 'u32', offset: 64 },
-  slotStride: { type: 'u32', offset: 68 },
-  slotsOffset: { type: 'u32', offset: 72 },
-  mutexSize: { type: 'u32', offset: 76 },
-  libcTag: { type: 'u32', offset: 80 },
+  maxReaders: u32(64), slotStride: u32(68), slotsOffset: u32(72), mutexSize: u32(76),
+  libcTag: u32(80),
   reserved0: { type: 'bytes', offset: 84, length: 4 },
-  channelId: { type: 'u64', offset: 88 },
-  ringSize: { type: 'u64', offset: 96 },
+  channelId: u64(88), ringSize: u64(96),
   reserved1: { type: 'bytes', offset: 104, length: 24 },
-  allocHigh: { type: 'u32', offset: 128 },
-  activeEpoch: { type: 'u32', offset: 132 },
+  allocHigh: u32(128), activeEpoch: u32(132),
   parked: { type: 'i32', offset: 136 },
   reserved2: { type: 'bytes', offset: 140, length: 4 },
-  expiredReads: { type: 'u64', offset: 144 },
-  slotReclaims: { type: 'u64', offset: 152 },
+  expiredReads: u64(144), slotReclaims: u64(152),
   reserved3: { type: 'bytes', offset: 160, length: 32 },
   ext: { type: 'u64', offset: 192, count: 8 },
 }, { size: SLOTS_OFFSET });
