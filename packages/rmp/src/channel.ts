@@ -5,9 +5,8 @@ import { isShmkitError, objectName, RobustMutex, Segment, validateName, WakeHand
 import { rmpError } from './errors.js';
 import {
   KIND_READERS, KIND_RING, LAYOUT_MAJOR, MAX_READERS, MAX_RING, MIN_RING, NOTIFIER_CODE, READERS, RING, RING_DATA_OFFSET,
-  SLOT, SLOT_STRIDE, SLOTS_OFFSET, libcTag, nativeMutexSize, readersTotalSize, ringTotalSize,
+  SLOT, SLOT_STRIDE, SLOTS_OFFSET, libcTag, nativeMutexSize, peerLiveness, readersTotalSize, ringTotalSize,
 } from './layout.js';
-import { processLiveness } from './liveness.js';
 import { testPoint } from './testpoints.js';
 import { ringParked } from './wait.js';
 import { udpSend } from './udp.js';
@@ -240,7 +239,7 @@ export class RmpChannel implements Disposable {
       const rs = Segment.open({ package: pkg, name, part: 'readers', kind: KIND_READERS, layoutMajor: LAYOUT_MAJOR, readonly: true });
       const h = rs.header!; rs.close(); // opened with a kind, so headed
       if (!ringExists(pkg, name)) {
-        if (processLiveness(h.creatorPid, h.creatorStartTime) === 'dead') Segment.unlink(pkg, name, 'readers');
+        if (peerLiveness(h.creatorPid, h.creatorStartTime) === 'dead') Segment.unlink(pkg, name, 'readers');
         else throw rmpError('ERR_EXISTS', `${objectName(pkg, name)}: another process is creating this channel`, { reason: 'creating' });
       }
     } catch (e) {
@@ -448,7 +447,7 @@ function creatorAlive(pkg: PackageToken, name: string): boolean {
   try {
     const rs = Segment.open({ package: pkg, name, part: 'readers', kind: KIND_READERS, layoutMajor: LAYOUT_MAJOR, readonly: true });
     const h = rs.header!; rs.close();
-    return processLiveness(h.creatorPid, h.creatorStartTime) !== 'dead';
+    return peerLiveness(h.creatorPid, h.creatorStartTime) !== 'dead';
   } catch { return false; }
 }
 

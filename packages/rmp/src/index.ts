@@ -7,5 +7,5 @@ export type { RmpReaderOptions, OverrunInfo, RmpMessage, MessageMeta, ViewHandle
 export { RmpError, RMP_ERROR_CODES } from './errors.js';
 export type { RmpErrorCode } from './errors.js';
 export { ShmkitError, isShmkitError } from '@shmkit/shm-core';
-// WaitMode / WaitConfig: rmp's own definition until shm-core's Waiter lands (same shape).
-export type { WaitMode, WaitConfig } from './wait.js';
+// WaitMode / WaitConfig: shm-core's types (shm-core §3.11).
+export type { WaitMode, WaitConfig } from '@shmkit/shm-core';

@@ -5,8 +5,7 @@
  * shm-core exports them on this branch.
  */
 import { Segment, type PackageToken } from '@shmkit/shm-core';
-import { KIND_READERS, KIND_RING, LAYOUT_MAJOR, READERS, RING, SLOT, SLOT_STRIDE, SLOTS_OFFSET } from './layout.js';
-import { processLiveness } from './liveness.js';
+import { KIND_READERS, KIND_RING, LAYOUT_MAJOR, READERS, RING, SLOT, SLOT_STRIDE, SLOTS_OFFSET, peerLiveness } from './layout.js';
 
 export interface RmpInstanceRef { package: PackageToken; name: string; objects?: readonly unknown[] }
 export interface RmpInspectResult {
@@ -47,7 +46,7 @@ function snapshot(m: Mapped) {
     const bell = Atomics.load(rd, (base + SLOT.doorbell) >> 2);
     const position = Atomics.load(rdb, (base + SLOT.position) >> 3);
     slots.push({
-      slot: s, pid, alive: pid === 0 ? 'unknown' : processLiveness(pid, st), active: Atomics.load(rd, (base + SLOT.isActive) >> 2) === 1,
+      slot: s, pid, alive: pid === 0 ? 'unknown' : peerLiveness(pid, st), active: Atomics.load(rd, (base + SLOT.isActive) >> 2) === 1,
       doorbell: bell === 1 ? 'parked-fd' : bell === 2 ? 'parked-futex' : bell === 3 ? 'closed' : 'awake',
       position, lag: BigInt.asIntN(64, F - position), expired: Atomics.load(rdb, (base + SLOT.expiredCount) >> 3),
     });

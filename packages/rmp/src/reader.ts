@@ -2,8 +2,10 @@ import { threadId } from 'node:worker_threads';
 import { RobustMutex, WakeHandle } from '@shmkit/shm-core';
 import { repairSlot, sweepSlots, tryLockSlot, type ChannelCore, type NotifierKind } from './channel.js';
 import { rmpError } from './errors.js';
-import { BAD_FLAG, LEN_MASK, PAD_FLAG, READERS, SLOT, WAKE_KIND } from './layout.js';
-import { selfPidNs, selfStartTime } from './liveness.js';
+import { BAD_FLAG, LEN_MASK, PAD_FLAG, READERS, RING, SLOT, WAKE_KIND, selfSlotIdentity } from './layout.js';
+
+/** u32 indices of reserveEnd's low and high halves in the ring header. */
+const RES_LO = RING.reserveEnd >> 2, RES_HI = RES_LO + 1;
 import { testPoint } from './testpoints.js';
 import { udpRegister } from './udp.js';
 import { ReaderWaiter, resolveWait, sleepSync, type WaitConfig, type WaitMode, type WaitStats } from './wait.js';
@@ -125,8 +127,8 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
       Atomics.store(ri, incIdx, inc);
       Atomics.store(ri, core.slotI32(slot, SLOT.pid), process.pid);
       Atomics.store(ri, core.slotI32(slot, SLOT.threadId), threadId);
-      Atomics.store(ri, core.slotI32(slot, SLOT.pidNs), selfPidNs() | 0);
-      Atomics.store(core.rib, (core.slotBase(slot) + SLOT.startTime) >> 3, selfStartTime());
+      Atomics.store(ri, core.slotI32(slot, SLOT.pidNs), selfSlotIdentity().pidNs | 0);
+      Atomics.store(core.rib, (core.slotBase(slot) + SLOT.startTime) >> 3, BigInt(selfSlotIdentity().startTime));
       Atomics.store(core.rib, (core.slotBase(slot) + SLOT.expiredCount) >> 3, 0n);
       const wakeKind = notifier === 'fd' ? WAKE_KIND.fifo : notifier === 'udp-multicast' ? WAKE_KIND.udp : WAKE_KIND.none;
       Atomics.store(ri, core.slotI32(slot, SLOT.wakeKind), wakeKind);
@@ -315,7 +317,14 @@ export class RmpReader implements Disposable, AsyncIterable<RmpMessage> {
       this.#overrun(Number(d(R, base)) - voff > S ? 'lapped' : 'corrupt');
       return delivered;
     };
-    const validated = (): boolean => Number(d(c.reserveEnd(), base)) - voff <= S;
+    // d(reserveEnd, base) from a consistent (hi, lo, hi) read of the u32 halves: no BigInt per message.
+    // hi only grows (a carry is one 64-bit store), so an unchanged hi means lo belongs to it.
+    const h32 = c.rh32, baseLo = Number(BigInt.asUintN(32, base)), baseHi = Number(BigInt.asUintN(32, base >> 32n));
+    const validated = (): boolean => {
+      const hi = Atomics.load(h32, RES_HI), lo = Atomics.load(h32, RES_LO);
+      if (Atomics.load(h32, RES_HI) !== hi) return Number(d(c.reserveEnd(), base)) - voff <= S;
+      return ((hi - baseHi) | 0) * 4294967296 + (lo - baseLo) - voff <= S;
+    };
     try {
       while (off < avail && delivered < max) {
         const i = (baseIdx + off) & mask;

@@ -13,17 +13,10 @@ import { availableParallelism } from 'node:os';
 import { Doorbell, DoorbellState, futexWait, futexWake, type Segment, type WakeHandle } from '@shmkit/shm-core';
 import { rmpError } from './errors.js';
 
-export type WaitMode = 'spin' | 'hybrid' | 'block';
-export interface WaitConfig {
-  /** Default 'hybrid'. */
-  mode?: WaitMode;
-  /** Spin budget of hybrid before parking. Default 50 (0 on a one-CPU machine). */
-  spinBudgetUs?: number;
-  /** Async spin yields one event-loop turn this often. Default 10. */
-  spinSliceMs?: number;
-  /** A parked waiter re-checks at least this often (lost wake-ups cost at most this). Default 1000. */
-  recheckMs?: number;
-}
+// The wait settings type is shm-core's (same shape as rmp's former local one); rmp keeps its own
+// resolution below because it also accepts spinSliceMs 0 and a per-call mode.
+import type { WaitMode, WaitConfig } from '@shmkit/shm-core';
+export type { WaitMode, WaitConfig };
 export interface ResolvedWait { mode: WaitMode; spinBudgetUs: number; spinSliceMs: number; recheckMs: number }
 
 export function resolveWait(c: WaitConfig | undefined): ResolvedWait {

@@ -2,8 +2,7 @@ import { threadId } from 'node:worker_threads';
 import { isShmkitError } from '@shmkit/shm-core';
 import type { ChannelCore } from './channel.js';
 import { rmpError } from './errors.js';
-import { PAD_FLAG, RING, SLOT } from './layout.js';
-import { processLiveness, selfPidNs } from './liveness.js';
+import { PAD_FLAG, RING, SLOT, peerLiveness, selfSlotIdentity } from './layout.js';
 import { testPoint, testPointsEnabled } from './testpoints.js';
 import { sleepSync } from './wait.js';
 
@@ -68,6 +67,9 @@ export class RmpWriter implements Disposable {
   #cacheValid = false;
   #cacheEpoch = 0;
   #cacheMin = 0n;
+  /** #cacheMin as u32 halves, for the Number-only check of the fast record path. */
+  #cacheMinLo = 0;
+  #cacheMinHi = 0;
   /** Dead readers this writer no longer waits for: slot -> incarnation. */
   readonly #ignore = new Map<number, number>();
   #blockSlot = -1;
@@ -160,6 +162,7 @@ export class RmpWriter implements Disposable {
       if (d(p, minPos) < 0n) minPos = p;
     }
     this.#cacheValid = true; this.#cacheEpoch = ep; this.#cacheMin = minPos;
+    this.#cacheMinLo = Number(BigInt.asUintN(32, minPos)); this.#cacheMinHi = Number(BigInt.asUintN(32, minPos >> 32n));
     this.#blockSlot = worst; this.#blockPos = worstPos;
     return worst;
   }
@@ -169,6 +172,21 @@ export class RmpWriter implements Disposable {
     // Under the lock only lock holders store freePos / reserveEnd / commitSeq, so their low u32
     // halves can be read plainly (no BigInt needed for indices, alignment and seq32).
     const c = this.#c, S = c.S, rb = c.rb, h32 = c.rh32;
+    // Fast path (no BigInt): reserveEnd == freePos, aligned, no PAD, no carry into the high halves, and
+    // the horizon cache proves no reader blocks E. Then only low halves change, and a 32-bit atomic
+    // store of a low half publishes the new 64-bit value (a 64-bit load sees the old or the new one).
+    const need = 8 + ((len + 7) & ~7);
+    const fLo = h32[FREE_LO]!, fHi = h32[FREE_LO + 1]!;
+    if (fLo === h32[RESERVE_LO]! && fHi === h32[RESERVE_LO + 1]! && (fLo & 7) === 0 && fLo + need <= 0xffff_ffff &&
+      need <= S - (fLo & c.mask) && this.#cacheValid && c.activeEpoch() === this.#cacheEpoch &&
+      ((fHi - this.#cacheMinHi) | 0) * 4294967296 + (fLo + need - this.#cacheMinLo) <= S) {
+      const eLo = fLo + need;
+      Atomics.store(h32, RESERVE_LO, eLo);
+      const seq = this.#fillAndCommit(fLo & c.mask, len, payload, fill, need);
+      Atomics.store(h32, FREE_LO, eLo);
+      testPoint('rmp.write.afterCommit');
+      return seq;
+    }
     let F = Atomics.load(rb, FREE);
     let R = Atomics.load(rb, RESERVE);
     let i: number;
@@ -181,7 +199,6 @@ export class RmpWriter implements Disposable {
       F = F2; R = R2; rIsF = R === F; this.#cacheValid = false;
       i = Number(F & c.maskBig);
     } else i = h32[FREE_LO]! & c.mask;
-    const need = 8 + ((len + 7) & ~7);
     const r = S - i;
     if (need > r) {
       const padEnd = BigInt.asUintN(64, F + BigInt(r));
@@ -201,6 +218,15 @@ export class RmpWriter implements Disposable {
       c.addRing(RING.overwrites, 1); this.#stats.overwrites++;
     }
     Atomics.store(rb, RESERVE, rIsF ? E : max64(R, E));
+    const seq = this.#fillAndCommit(i, len, payload, fill, need);
+    Atomics.store(rb, FREE, E);
+    testPoint('rmp.write.afterCommit');
+    return seq;
+  }
+
+  /** 5.3 steps 6–8 after reserveEnd was stored: payload, header, commitSeq + 1; returns the seq. */
+  #fillAndCommit(i: number, len: number, payload: Uint8Array | undefined, fill: Fill | undefined, need: number): number {
+    const c = this.#c, rb = c.rb, h32 = c.rh32;
     testPoint('rmp.write.afterReserve');
     const at = i + 8;
     if (fill !== undefined) {
@@ -224,8 +250,6 @@ export class RmpWriter implements Disposable {
     if (lo !== 0xffff_ffff) Atomics.store(h32, COMMIT_LO, lo + 1);
     else Atomics.store(rb, COMMIT, BigInt.asUintN(64, Atomics.load(rb, COMMIT) + 1n));
     testPoint('rmp.write.afterCommitSeq');
-    Atomics.store(rb, FREE, E);
-    testPoint('rmp.write.afterCommit');
     this.#stats.messages++; this.#stats.bytes += len;
     return hi * 4294967296 + lo;
   }
@@ -241,7 +265,7 @@ export class RmpWriter implements Disposable {
     const st = Atomics.load(c.rib, (c.slotBase(s) + SLOT.startTime) >> 3);
     const F = c.freePos();
     let alive: boolean | undefined;
-    if (ns === selfPidNs()) { const l = processLiveness(pid, st); alive = l === 'alive' ? true : l === 'dead' ? false : undefined; }
+    if (ns === selfSlotIdentity().pidNs) { const l = peerLiveness(pid, st); alive = l === 'alive' ? true : l === 'dead' ? false : undefined; }
     const lag = d(F, this.#blockPos);
     return { slot: s, readerPid: pid, readerPosition: this.#blockPos, freePos: F, needBytes: need,
       lagBytes: Number(lag > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : lag), attempt, waitedMs,
@@ -252,7 +276,7 @@ export class RmpWriter implements Disposable {
     const c = this.#c;
     const pid = Atomics.load(c.ri32, c.slotI32(slot, SLOT.pid)) >>> 0;
     const st = Atomics.load(c.rib, (c.slotBase(slot) + SLOT.startTime) >> 3);
-    return processLiveness(pid, st) === 'dead';
+    return peerLiveness(pid, st) === 'dead';
   }
 
   /** Did the blocking reader move enough (or go away) since detection? Lock-free. */

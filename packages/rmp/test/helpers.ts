@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
-import { uniqueName, until, type Child } from '@shmkit/testkit';
+import { spawnChild, uniqueName, until, type ChildHandle, type PointAction } from '@shmkit/testkit';
 import { RmpChannel, type RmpCreateOptions } from '../src/index.js';
 import { RING } from '../src/layout.js';
 
@@ -35,9 +34,13 @@ export function collect(r: { drain(s: (p: Uint8Array, seq: number) => void, max?
   return out;
 }
 
-/** SIGCONT a child paused at a test point, once it has really stopped (its SIGSTOP is self-sent). */
-export async function resume(k: Child): Promise<void> {
-  const state = () => { try { const st = readFileSync(`/proc/${k.proc.pid}/stat`, 'utf8'); return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3); } catch { return '?'; } };
-  await until(() => state() === 'T' || state() === 't', 10_000, 'child stopped');
-  k.kill('SIGCONT');
+/** A fixture child (testkit `spawnChild`) armed at one shm-core test point (spec §5.10). */
+export function spawnAt(file: string, args: string[], point: string, action: PointAction = 'kill', hit = 1): Promise<ChildHandle> {
+  return spawnChild(fixture(file), { args, points: [{ name: point, hit, action }], timeoutMs: 60_000 });
+}
+/** The first stdout line of a spawnChild child that starts with `prefix` (deadline-bounded). */
+export async function outLine(k: ChildHandle, prefix: string, ms = 30_000): Promise<string> {
+  let found: string | undefined;
+  await until(() => (found = k.output.stdout().split('\n').find((l) => l.startsWith(prefix))) !== undefined, ms, `stdout line ${prefix}`);
+  return found!;
 }

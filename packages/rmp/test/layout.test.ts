@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { killAll, spawnFixture, uniqueName } from '@shmkit/testkit';
 import { RmpChannel } from '../src/index.js';
-import { RING, READERS, SLOT, SLOTS_OFFSET, SLOT_STRIDE, nativeMutexSize } from '../src/layout.js';
+import { RING, READERS, SLOT, SLOTS_OFFSET, SLOT_STRIDE, nativeMutexSize, RING_LAYOUT, READERS_LAYOUT, SLOT_LAYOUT } from '../src/layout.js';
 import { channelId, cleanup, fixture, fresh, track } from './helpers.js';
 
 afterEach(() => { killAll(); cleanup(); });
@@ -68,5 +68,23 @@ describe('layout (1, 2)', () => {
     expect(idLine.split(' ')[2]).toBe(String(channelId(other)));
     expect(image(other)).toBe(img);
     other.close(); ch.close();
+  });
+});
+
+/** (offset, size, field) of every non-reserved row of the spec's tables (§4.3, §4.4), copied by hand. */
+const SPEC_RING = '0 64 header|64 8 ringSize|72 4 maxPayload|76 4 mutexSize|80 4 libcTag|84 4 maxReaders|88 8 channelId|96 4 defaultNotifier|100 4 udpGroup|104 2 udpPort|106 22 reserved0|128 8 freePos|136 8 reserveEnd|144 8 commitSeq|152 40 reserved1|192 64 writerLock|256 8 backpressureEvents|264 8 overwrites|272 8 notifications|280 8 writerDeaths|288 8 abandonedBytes|296 8 waitTimeouts|304 8 deadReaderSkips|312 3784 reserved2';
+const SPEC_READERS = '0 64 header|64 4 maxReaders|68 4 slotStride|72 4 slotsOffset|76 4 mutexSize|80 4 libcTag|84 4 reserved0|88 8 channelId|96 8 ringSize|104 24 reserved1|128 4 allocHigh|132 4 activeEpoch|136 4 parked|140 4 reserved2|144 8 expiredReads|152 8 slotReclaims|160 32 reserved3|192 64 ext';
+const SPEC_SLOT = '0 8 position|8 4 isActive|12 4 incarnation|16 16 doorbell|32 4 wakeKind|36 4 pid|40 4 threadId|44 4 pidNs|48 8 startTime|56 8 expiredCount|64 64 lock';
+
+describe('layout constants (2)', () => {
+  const rows = (md: string) => md.split('\n').slice(2).map((l) => { const c = l.split('|').map((x) => x.trim()); return `${c[1]} ${c[2]} ${c[4]!.replace(/`/g, '')}`; }).join('|');
+  it('2: describe() of the ring, readers and slot layouts reproduces the tables of section 4; the offset constants agree', () => {
+    expect(rows(RING_LAYOUT.describe())).toBe(SPEC_RING);
+    expect(rows(READERS_LAYOUT.describe())).toBe(SPEC_READERS);
+    expect(rows(SLOT_LAYOUT.describe())).toBe(SPEC_SLOT);
+    expect([RING_LAYOUT.size, READERS_LAYOUT.size, SLOT_LAYOUT.size]).toEqual([4096, SLOTS_OFFSET, SLOT_STRIDE]);
+    for (const [k, v] of Object.entries(RING)) expect([k, RING_LAYOUT.offsetOf(k as never)]).toEqual([k, v]);
+    for (const [k, v] of Object.entries(READERS)) expect([k, READERS_LAYOUT.offsetOf(k as never)]).toEqual([k, v]);
+    for (const [k, v] of Object.entries(SLOT)) expect([k, SLOT_LAYOUT.offsetOf(k as never)]).toEqual([k, v]);
   });
 });

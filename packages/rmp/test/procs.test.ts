@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { killAll, leftovers, spawnFixture, uniqueName, until, type Child } from '@shmkit/testkit';
 import { isShmkitError, RmpChannel } from '../src/index.js';
-import { channelId, cleanup, collect, fixture, fresh, pattern, resume, track } from './helpers.js';
+import { channelId, cleanup, collect, fixture, fresh, outLine, pattern, spawnAt, track } from './helpers.js';
 
 afterEach(() => { killAll(); cleanup(); });
-const tp = (point: string, action: 'kill' | 'pause' = 'kill', skip = 0) =>
-  ({ SHMKIT_RMP_TESTPOINT: point, SHMKIT_RMP_TESTPOINT_ACTION: action, SHMKIT_RMP_TESTPOINT_SKIP: String(skip) });
 const line = (c: Child, prefix: string) => c.waitLine((l) => l.startsWith(prefix));
 
 describe('lifecycle across processes', () => {
@@ -33,28 +31,38 @@ describe('lifecycle across processes', () => {
     expect(lines.filter((l) => l.startsWith('created true')).length).toBe(1);
     expect(new Set(lines.map((l) => l.split(' ')[2])).size).toBe(1);
   });
-  it('12: creator killed after the readers segment: open is ERR_NOT_FOUND at once, openOrCreate recreates', async () => {
-    const name = track(uniqueName('crash-create'));
-    const k = spawnFixture(fixture('creator.ts'), [name, 'create'], tp('rmp.create.afterReaders'));
-    expect(await k.exited).toBe('SIGKILL');
-    expect(existsSync(`/dev/shm/shmkit.rmp.${name}.readers`)).toBe(true);
-    expect(() => RmpChannel.openSync(name)).toThrow(expect.objectContaining({ code: 'ERR_NOT_FOUND' }));
-    await expect(RmpChannel.open(name, { waitInitMs: 5000 })).rejects.toSatisfy((e) => isShmkitError(e, 'ERR_NOT_FOUND'));
-    const ch = await RmpChannel.openOrCreate(name, { ringSize: 1024, maxReaders: 3 });
-    expect(ch.isCreator).toBe(true);
-    ch.close();
-  });
+  // hit 2 of shm-core.create.beforeLink is the ring's (the readers segment is created first, hit 1)
+  for (const [point, hit] of [['rmp.create.afterReaders', 1], ['shm-core.create.beforeLink', 2]] as const) {
+    it(`12: creator killed at ${point}: open is ERR_NOT_FOUND at once, openOrCreate recreates, the stale readers segment is gone`, async () => {
+      const name = track(uniqueName('crash-create'));
+      const k = await spawnAt('creator.ts', [name, 'create'], point, 'kill', hit);
+      expect(await k.killed).toMatchObject({ name: point, hit, signal: 'SIGKILL' });
+      const readers = `/dev/shm/shmkit.rmp.${name}.readers`;
+      expect(existsSync(readers)).toBe(true);
+      const staleIno = statSync(readers).ino;
+      expect(existsSync(`/dev/shm/shmkit.rmp.${name}.ring`)).toBe(false);
+      expect(() => RmpChannel.openSync(name)).toThrow(expect.objectContaining({ code: 'ERR_NOT_FOUND' }));
+      await expect(RmpChannel.open(name, { waitInitMs: 5000 })).rejects.toSatisfy((e) => isShmkitError(e, 'ERR_NOT_FOUND'));
+      const ch = await RmpChannel.openOrCreate(name, { ringSize: 1024, maxReaders: 3 });
+      expect(ch.isCreator).toBe(true);
+      expect(statSync(readers).ino).not.toBe(staleIno);
+      ch.close();
+      // the dead creator's unlinked ring temporary (`<final>~<pid>-<hex>`) is what `shmkit clean` removes
+      for (const f of leftovers(`${name}.ring~${k.pid}-`)) rmSync(`/dev/shm/${f}`, { force: true });
+    });
+  }
   it('12: creator paused after the readers segment: create is ERR_EXISTS, open waits and succeeds after resume', async () => {
     const name = track(uniqueName('pause-create'));
-    const k = spawnFixture(fixture('creator.ts'), [name, 'create'], tp('rmp.create.afterReaders', 'pause'));
-    await line(k, 'TESTPOINT');
+    const k = await spawnAt('creator.ts', [name, 'create'], 'rmp.create.afterReaders', 'pause');
+    await k.atPoint('rmp.create.afterReaders');
     expect(() => RmpChannel.create(name)).toThrow(expect.objectContaining({ code: 'ERR_EXISTS' }));
     expect(() => RmpChannel.openSync(name)).toThrow(expect.objectContaining({ code: 'ERR_NOT_FOUND', details: expect.objectContaining({ reason: 'creating' }) }));
     const opening = RmpChannel.open(name, { waitInitMs: 20_000 });
-    setTimeout(() => void resume(k), 20);
+    setTimeout(() => k.resume(), 20);
     const ch = await opening;
     expect(ch.isCreator).toBe(false);
-    expect(await line(k, 'created')).toMatch(/^created true /);
+    expect(await outLine(k, 'created')).toMatch(/^created true /);
+    expect(await k.exited()).toMatchObject({ code: 0 });
     ch.close();
   });
 });
@@ -75,8 +83,8 @@ describe('reader slots across processes', () => {
   it('17/49: nine readers SIGKILLed after activation are reclaimed one by one; the reclaimer receives the writer messages', async () => {
     const { name, ch } = fresh('slots17', { maxReaders: 1 });
     for (let i = 0; i < 9; i++) {
-      const k = spawnFixture(fixture('slot.ts'), [name], tp('rmp.slot.afterActivate'));
-      expect(await k.exited).toBe('SIGKILL');
+      const k = await spawnAt('slot.ts', [name], 'rmp.slot.afterActivate');
+      expect(await k.killed).toMatchObject({ signal: 'SIGKILL' });
       if (i < 8) { const r = ch.createReader(); r.close(); }
     }
     // the ninth dead slot blocks nothing: a writer laps it, then a new reader reclaims it
@@ -86,7 +94,7 @@ describe('reader slots across processes', () => {
     w.write(Uint8Array.of(1)); w.write(Uint8Array.of(2));
     expect(collect(r).map((m) => m.payload[0])).toEqual([1, 2]);
     ch.close();
-  });
+   }, 120_000); // nine sequential child processes: slow on a loaded machine
   it('19/sweep: a dead parked reader is repaired: doorbell awake, parked decremented, slot inactive, FIFO replaced', async () => {
     const { name, ch } = fresh('sweep19');
     const k = spawnFixture(fixture('slot.ts'), [name, 'both', 'park']);
@@ -118,14 +126,14 @@ describe('crashes and torn reads across processes', () => {
   it('46: writer paused mid-copy of D: the reader detects the overrun, never delivers torn B; the writer finishes', async () => {
     const { name, ch } = fresh('torn46', { ringSize: 64 });
     const { r } = abc(ch);
-    const k = spawnFixture(fixture('oneshot.ts'), [name, 'write24'], tp('rmp.write.midCopy', 'pause'));
-    await line(k, 'TESTPOINT');
+    const k = await spawnAt('oneshot.ts', [name, 'write24'], 'rmp.write.midCopy', 'pause');
+    await k.atPoint('rmp.write.midCopy');
     const got = collect(r);
     expect(got.length).toBe(0);
     expect(r.lastOverrun?.reason).toBe('lapped');
-    await resume(k);
-    await line(k, 'done');
-    expect(await k.exited).toBe(0);
+    k.resume();
+    await outLine(k, 'done');
+    expect(await k.exited()).toMatchObject({ code: 0 });
     r.resync();
     expect(ch.stats().freePos).toBe(96n);
     ch.close();
@@ -133,8 +141,8 @@ describe('crashes and torn reads across processes', () => {
   it('47: writer SIGKILLed mid-copy with a lagging reader: loss detected, the next writer recovers, E arrives with the right seq', async () => {
     const { name, ch } = fresh('kill47', { ringSize: 64 });
     const { r } = abc(ch);
-    const k = spawnFixture(fixture('oneshot.ts'), [name, 'write24'], tp('rmp.write.midCopy'));
-    expect(await k.exited).toBe('SIGKILL');
+    const k = await spawnAt('oneshot.ts', [name, 'write24'], 'rmp.write.midCopy');
+    expect(await k.killed).toMatchObject({ signal: 'SIGKILL' });
     expect(collect(r).length).toBe(0);
     expect(r.expired).toBe(true);
     const w2 = ch.createWriter({ backpressure: { policy: 'overwrite' } });
@@ -151,11 +159,11 @@ describe('crashes and torn reads across processes', () => {
   });
   it('48/63: writer SIGKILLed holding the lock: a waiting writer times out while it is stopped, then recovers', async () => {
     const { name, ch } = fresh('lock48');
-    const k = spawnFixture(fixture('oneshot.ts'), [name, 'write1'], tp('rmp.write.afterLock', 'pause'));
-    await line(k, 'TESTPOINT');
+    const k = await spawnAt('oneshot.ts', [name, 'write1'], 'rmp.write.afterLock', 'pause');
+    await k.atPoint('rmp.write.afterLock');
     const w = ch.createWriter({ lockTimeoutMs: 30 });
     expect(() => w.write(Uint8Array.of(1))).toThrow(expect.objectContaining({ code: 'ERR_TIMEOUT', details: { what: 'writer-lock' } }));
-    k.kill('SIGKILL'); await k.exited;
+    await k.kill('SIGKILL');
     const r = ch.createReader();
     const w2 = ch.createWriter({ lockTimeoutMs: 5000 });
     w2.write(Uint8Array.of(1)); w2.write(Uint8Array.of(2));
@@ -166,8 +174,8 @@ describe('crashes and torn reads across processes', () => {
   it('50: writer killed after commitSeq, before freePos: the next message shows a seq gap of 1, no overrun', async () => {
     const { name, ch } = fresh('gap50');
     const r = ch.createReader();
-    const k = spawnFixture(fixture('oneshot.ts'), [name, 'write1'], tp('rmp.write.afterCommitSeq'));
-    expect(await k.exited).toBe('SIGKILL');
+    const k = await spawnAt('oneshot.ts', [name, 'write1'], 'rmp.write.afterCommitSeq');
+    expect(await k.killed).toMatchObject({ signal: 'SIGKILL' });
     const w = ch.createWriter();
     w.write(Uint8Array.of(5));
     const got = collect(r);
@@ -275,8 +283,8 @@ describe('introspector (66)', () => {
     expect(introspector.partPattern.test('wake-2') && introspector.partPattern.test('ring') && !introspector.partPattern.test('x')).toBe(true);
     const counters = introspector.openCounters(ref)!;
     const m1 = counters.read().messages!;
-    const k = spawnFixture(fixture('oneshot.ts'), [name, 'write24'], tp('rmp.write.midCopy'));
-    expect(await k.exited).toBe('SIGKILL');
+    const k = await spawnAt('oneshot.ts', [name, 'write24'], 'rmp.write.midCopy');
+    expect(await k.killed).toMatchObject({ signal: 'SIGKILL' });
     const b = await introspector.inspect(ref, { raw: false });
     expect(b.warnings.some((x) => x.startsWith('abandoned write'))).toBe(true);
     w.write(new Uint8Array(8));
@@ -295,10 +303,10 @@ describe('writer mutex (63)', () => {
     const w = ch.createWriter();
     expect(() => w.write(Uint8Array.of(1))).toThrow(expect.objectContaining({ code: 'ERR_MUTEX_DEADLOCK' }));
     lock.unlock();
-    const k = spawnFixture(fixture('oneshot.ts'), [name, 'write1'], tp('rmp.write.afterLock', 'pause'));
-    await k.waitLine((l) => l.startsWith('TESTPOINT'));
+    const k = await spawnAt('oneshot.ts', [name, 'write1'], 'rmp.write.afterLock', 'pause');
+    await k.atPoint('rmp.write.afterLock');
     expect(lock.tryLock()).toBe('busy');
-    k.kill(); await k.exited;
+    await k.kill('SIGKILL');
     let r: string = 'busy';
     const end = Date.now() + 100;
     while (r === 'busy' && Date.now() < end) r = lock.tryLock();

@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, spawnFixture } from '@shmkit/testkit';
 import type { OverrunInfo } from '../src/index.js';
-import { cleanup, collect, fixture, fresh, resume } from './helpers.js';
+import { cleanup, collect, fixture, fresh, outLine, spawnAt } from './helpers.js';
 
 afterEach(() => { killAll(); cleanup(); });
-const tp = (point: string, skip: number) =>
-  ({ SHMKIT_RMP_TESTPOINT: point, SHMKIT_RMP_TESTPOINT_ACTION: 'pause', SHMKIT_RMP_TESTPOINT_SKIP: String(skip) });
 
 describe('activation race (44) and overrun accounting (51)', () => {
   for (const point of ['afterLock', 'afterPadCommit', 'afterReserve', 'midCopy', 'afterCommitSeq', 'afterCommit']) {
@@ -13,12 +11,13 @@ describe('activation race (44) and overrun accounting (51)', () => {
       const { name, ch } = fresh(`race-${point}`);
       const w = ch.createWriter({ backpressure: { policy: 'overwrite' } });
       for (let i = 0; i < 5; i++) w.write(new Uint8Array(30));
-      const k = spawnFixture(fixture('burst.ts'), [name, '3', '40', 'pad'], tp(`rmp.write.${point}`, point === 'afterPadCommit' ? 0 : 1));
-      await k.waitLine((l) => l.startsWith('TESTPOINT'));
+      // the second message's pass (the first for afterPadCommit: only one write needs a PAD)
+      const k = await spawnAt('burst.ts', [name, '3', '40', 'pad'], `rmp.write.${point}`, 'pause', point === 'afterPadCommit' ? 1 : 2);
+      await k.atPoint(`rmp.write.${point}`);
       const r = ch.createReader();
-      await resume(k);
-      await k.waitLine((l) => l === 'done');
-      expect(await k.exited).toBe(0);
+      k.resume();
+      await outLine(k, 'done');
+      expect(await k.exited()).toMatchObject({ code: 0 });
       w.write(Uint8Array.of(1)); w.write(Uint8Array.of(2));
       const got = collect(r);
       expect(r.stats.overruns).toBe(0);
