@@ -1,22 +1,13 @@
-// `@shmkit/tcpshm-queue/introspect` (spec §3.9). The Introspector contract is shm-core's (§3.14); until it is
-// exported there, the types below mirror it structurally. Everything here is read-only: files are read, shared
-// objects are mapped read-only and decoded from a private copy, no lock is taken.
+// `@shmkit/tcpshm-queue/introspect` (spec §3.9): shm-core's Introspector contract (§3.14). Everything here is
+// read-only: files are read, shared objects are mapped read-only and decoded from a private copy, no lock is taken.
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Segment, SHM_DIR } from '@shmkit/shm-core';
+import type { CounterReader, InspectResult, InstanceRef, Introspector } from '@shmkit/shm-core';
+export type { ObjectInfo, InstanceRef, InspectResult, CounterSnapshot, CounterReader, Introspector } from '@shmkit/shm-core';
 import { PtcpQueue } from './internal/ptcp-queue.js';
 import { RingConsumer, RING_TRAILER } from './internal/shm-ring.js';
 import { nameProblem } from './internal/names.js';
-
-export interface ObjectInfo { name: string; path?: string; size?: number }
-export interface InstanceRef { package: 'tcpshm-queue'; name: string; objects: readonly ObjectInfo[] }
-export interface InspectResult {
-  summary: Record<string, string | number | bigint | boolean | null>;
-  sections: Array<{ title: string; fields?: Record<string, unknown>; columns?: string[]; rows?: Array<Record<string, unknown>> }>;
-  warnings: string[];
-}
-export interface CounterSnapshot { at: bigint; messages?: bigint; bytes?: bigint; depth?: number; capacity?: number }
-export interface CounterReader { read(): CounterSnapshot; close(): void }
 
 function ringSection(title: string, bytes: Uint8Array): { fields: Record<string, unknown>; warnings: string[] } {
   const copy = bytes.slice();
@@ -66,28 +57,28 @@ function openRingReadonly(name: string): Segment {
 }
 
 export const introspector = {
-  package: 'tcpshm-queue' as const,
+  package: 'tcpshm-queue',
   partPattern: /^(shm|data|space)$/,
   async inspect(ref: InstanceRef, _opts: { raw: boolean }): Promise<InspectResult> {
     const sections: InspectResult['sections'] = [];
     const warnings: string[] = [];
     for (const obj of ref.objects) {
-      const part = obj.name.split('.').pop()!;
+      const part = obj.fileName.split('.').pop()!;
       if (part !== 'shm') continue;
-      const name = obj.name.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
+      const name = obj.fileName.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
       let seg: Segment | undefined;
       try {
         seg = openRingReadonly(name);
         const s = ringSection(name, seg.uint8(0, seg.size));
         sections.push({ title: `ring ${name}`, fields: s.fields }); warnings.push(...s.warnings);
-      } catch (e) { warnings.push(`${obj.name}: ${(e as Error).message}`); } finally { seg?.close(); }
+      } catch (e) { warnings.push(`${obj.fileName}: ${(e as Error).message}`); } finally { seg?.close(); }
     }
     return { summary: { rings: sections.length }, sections, warnings };
   },
   openCounters(ref: InstanceRef): CounterReader | null {
-    const obj = ref.objects.find((o) => /\.shm$/.test(o.name));
+    const obj = ref.objects.find((o) => /\.shm$/.test(o.fileName));
     if (!obj) return null;
-    const name = obj.name.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
+    const name = obj.fileName.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
     const seg = openRingReadonly(name);
     const Q = seg.size - RING_TRAILER;
     const ix = new Uint32Array(seg.buffer, Q, 64);
@@ -96,4 +87,4 @@ export const introspector = {
       close: () => seg.close(),
     };
   },
-};
+} satisfies Introspector;
