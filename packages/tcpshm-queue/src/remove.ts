@@ -1,9 +1,23 @@
 import { readdirSync, rmSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Segment, SHM_DIR, unlinkObject } from '@shmkit/shm-core';
+import { Segment, SHM_DIR, isShmkitError, unlinkObject } from '@shmkit/shm-core';
 import { TcpshmError } from './errors.js';
 import { PidLock } from './internal/storage.js';
 import { lockRole, ringObjectName } from './internal/shm-pair.js';
+
+/** Runs `fn` while holding the flock of PTCP file `path` (§5.2): ERR_TCPSHM_FILE_LOCKED if a live process has it. */
+function withFileLock(path: string, fn: () => void): void {
+  let size = 0;
+  try { size = statSync(path).size; } catch { return; }
+  let seg: Segment | undefined;
+  if (size > 0) {
+    try { seg = Segment.openOrCreateInPlace({ path }, { size, lock: true }).segment; } catch (e) {
+      if (isShmkitError(e, 'ERR_LOCK_HELD')) throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path} is in use`, { cause: e, details: { path, role: 'ptcp' } });
+      throw e;
+    }
+  }
+  try { fn(); } finally { seg?.close(); }
+}
 
 /** Unlinks ring object `obj` unless a live process holds one of its role locks. */
 function removeRing(obj: string, ring: string): boolean {
@@ -60,7 +74,7 @@ export async function removeTcpshmState(opts: {
   };
   for (const remote of remotes) {
     const ptcp = join(ptcpDir, `${localName}_${remote}.ptcp`);
-    if (existsSync(ptcp)) { const l = take(ptcp, 'ptcp'); rmSync(ptcp, { force: true }); l.release(); removed.push(ptcp); }
+    if (existsSync(ptcp)) { withFileLock(ptcp, () => rmSync(ptcp, { force: true })); removed.push(ptcp); }
     for (const [s, r] of [[localName, remote], [remote, localName]] as const) {
       const obj = ringObjectName(naming, s, r);
       if (removeRing(obj, `${s}_${r}`)) removed.push(obj);

@@ -159,6 +159,8 @@ describe('lifecycle, recovery and API', () => {
     conn.on('drain', () => drains++);
     for (let i = 0; i < 10_000; i++) await conn.sendAsync(1, u32(i), { timeoutMs: 10_000 });
     await until(() => n === 10_000, 10_000, 'all delivered');
+    // The last acks arrive after the ack delay; until then the queue may still be full and nothing new is sent.
+    await until(() => conn.stats().sendQueueMessages === 0, 10_000, 'all acked');
     const sc = [...s.server.liveConnections()][0]!;
     expect(sc.stats().ackHeartbeats).toBeGreaterThan(0);
     // Backpressure with a holding receiver.

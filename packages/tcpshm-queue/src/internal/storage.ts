@@ -1,17 +1,17 @@
-// The one module that touches persistent storage. shm-core on this branch cannot yet map files in place
-// (Segment.openOrCreateInPlace / flush / lockRange are being added elsewhere), so PTCP and .lastserver
-// files are kept with node:fs here: an in-memory image written through with pwrite at every store, in
-// program order. A pwrite completes or not at all under SIGKILL, exactly like a store into a MAP_SHARED
-// mapping, so the crash semantics of spec §5.2–5.4 hold. Durable modes use fdatasync for msync.
-// Switching to shm-core mappings later only changes this file.
+// The one module that touches persistent storage. PTCP files are mapped shared in place by shm-core
+// (`Segment.openOrCreateInPlace({ path }, { lock: true })`: exact size, never resized, flock(EX|NB) held while
+// open) and msync'ed with `Segment.flush` in the durable modes (§5.16). `.lastserver` is small and replaced
+// atomically by rename (§4.9), so it is read and written with node:fs.
 import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, constants,
   readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TcpshmError } from '../errors.js';
+import { Segment, isShmkitError } from '@shmkit/shm-core';
 import type { QueueStore } from './ptcp-queue.js';
 
 function fileError(op: string, path: string, e: unknown): TcpshmError {
-  const errno = typeof (e as { errno?: number }).errno === 'number' ? -(e as { errno: number }).errno : undefined;
+  const errno = isShmkitError(e) ? e.errno
+    : typeof (e as { errno?: number }).errno === 'number' ? -(e as { errno: number }).errno : undefined;
   return new TcpshmError('ERR_TCPSHM_FILE', `${op} ${path} failed: ${(e as Error).message}`,
     { reasonText: op, errno, cause: e, details: { op, path, errno } });
 }
@@ -72,70 +72,65 @@ function fsyncDir(dir: string): void {
   try { const fd = openSync(dir, 'r'); try { fsyncSync(fd); } finally { closeSync(fd); } } catch { /* best effort */ }
 }
 
-/** A persistent file of an exact size, locked, with a write-through image (spec §4.8 layout). */
+/** Maps a shm-core in-place failure to this package's codes (§5.2 step 2). */
+function inPlaceError(path: string, e: unknown): unknown {
+  if (isShmkitError(e, 'ERR_LOCK_HELD')) {
+    return new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path} is in use by another process`, { cause: e, details: { path } });
+  }
+  if (isShmkitError(e, 'ERR_LAYOUT_MISMATCH')) {
+    const d = e.details as { expected?: number; actual?: number };
+    return new TcpshmError('ERR_LAYOUT_MISMATCH', `${path} has ${d.actual} bytes, expected ${d.expected} (check tcpQueueSize/nameSize); it was not resized`,
+      { cause: e, details: { path, field: 'size', expected: d.expected, actual: d.actual } });
+  }
+  if (isShmkitError(e) && e.syscall !== undefined) {
+    const op = e.syscall === 'ftruncate' || e.syscall === 'mmap' ? e.syscall : 'open';
+    return new TcpshmError('ERR_TCPSHM_FILE', `${op} ${path} failed: ${e.message}`,
+      { reasonText: op, errno: e.errno, cause: e, details: { op, path, errno: e.errno } });
+  }
+  return e;
+}
+
+const PAGE = 4096;
+
+/** A persistent file of an exact size (spec §4.8 layout), mapped shared in place by shm-core and flock'ed. Stores
+ *  go straight into the mapping (a SIGKILL keeps every completed store); `flush` is msync(MS_SYNC) of the range. */
 export class FileStore implements QueueStore {
   readonly path: string;
   readonly size: number;
   readonly created: boolean;
   bytes: Uint8Array;
-  #fd: number;
-  #lock: PidLock | undefined;
+  #seg: Segment;
   #closed = false;
-  #durable: boolean;
 
-  private constructor(path: string, fd: number, size: number, created: boolean, bytes: Uint8Array, lock: PidLock | undefined, durable: boolean) {
-    this.path = path; this.#fd = fd; this.size = size; this.created = created; this.bytes = bytes; this.#lock = lock; this.#durable = durable;
+  private constructor(path: string, seg: Segment, created: boolean) {
+    this.path = path; this.#seg = seg; this.size = seg.size; this.created = created; this.bytes = seg.uint8(0, seg.size);
   }
 
   /** Opens or creates `path` with exactly `size` bytes (§5.2 step 2): ERR_LAYOUT_MISMATCH for another size, never resized. */
   static open(path: string, size: number, opts: { mode: number; lock: boolean; role: string; durable: boolean }): FileStore {
-    const lock = opts.lock ? PidLock.acquire(path, opts.role, opts.mode) : undefined;
-    let fd = -1;
-    try {
-      try { fd = openSync(path, constants.O_RDWR | constants.O_CREAT, opts.mode); } catch (e) { throw fileError('open', path, e); }
-      const actual = fstatSync(fd).size;
-      let created = false;
-      if (actual === 0) {
-        try { ftruncateSync(fd, size); } catch (e) { throw fileError('ftruncate', path, e); }
-        created = true;
-        if (opts.durable) { fsyncSync(fd); fsyncDir(dirname(path)); }
-      } else if (actual !== size) {
-        throw new TcpshmError('ERR_LAYOUT_MISMATCH', `${path} has ${actual} bytes, expected ${size} (check tcpQueueSize/nameSize); it was not resized`,
-          { details: { path, field: 'size', expected: size, actual } });
-      }
-      const bytes = new Uint8Array(new ArrayBuffer(size));
-      if (!created) {
-        let got = 0;
-        try { while (got < size) { const n = readSync(fd, bytes, got, size - got, got); if (n <= 0) break; got += n; } }
-        catch (e) { throw fileError('mmap', path, e); }
-      }
-      const s = new FileStore(path, fd, size, created, bytes, lock, opts.durable);
-      fd = -1;
-      return s;
-    } catch (e) {
-      if (fd >= 0) closeSync(fd);
-      lock?.release();
-      throw e;
-    } finally { /* fd ownership moved */ }
+    let r: { segment: Segment; created: boolean };
+    try { r = Segment.openOrCreateInPlace({ path }, { size, mode: opts.mode, lock: opts.lock }); } catch (e) { throw inPlaceError(path, e); }
+    if (r.created && opts.durable) {
+      try { r.segment.flush({ durable: true }); } catch (e) { r.segment.close(); throw fileError('msync', path, e); }
+      fsyncDir(dirname(path));
+    }
+    return new FileStore(path, r.segment, r.created);
   }
 
-  written(off: number, len: number): void {
+  written(_off: number, _len: number): void {
     if (this.#closed) throw new TcpshmError('ERR_CLOSED', `${this.path} closed`);
-    let done = 0;
-    while (done < len) done += writeSync(this.#fd, this.bytes, off + done, len - done, off + done);
   }
-  flush(_off: number, _len: number): void {
+  flush(off: number, len: number): void {
     if (this.#closed) throw new TcpshmError('ERR_CLOSED', `${this.path} closed`);
-    try { fdatasyncSync(this.#fd); } catch (e) { throw fileError('msync', this.path, e); }
+    const start = off - (off % PAGE);
+    const end = Math.min(this.size, off + len);
+    try { this.#seg.flush({ offset: start, length: Math.max(0, end - start) }); } catch (e) { throw fileError('msync', this.path, e); }
   }
   get closed(): boolean { return this.#closed; }
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    closeSync(this.#fd);
-    detachBuffer(this.bytes.buffer as ArrayBuffer);
-    this.#lock?.release();
-    void this.#durable;
+    this.#seg.close(); // detaches `bytes`, unmaps, closes the fd (which releases the flock)
   }
 }
 
