@@ -2,17 +2,16 @@ import { readdirSync, rmSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Segment, SHM_DIR, isShmkitError, unlinkObject } from '@shmkit/shm-core';
 import { TcpshmError } from './errors.js';
-import { PidLock } from './internal/storage.js';
 import { lockRole, ringObjectName } from './internal/shm-pair.js';
 
-/** Runs `fn` while holding the flock of PTCP file `path` (§5.2): ERR_TCPSHM_FILE_LOCKED if a live process has it. */
-function withFileLock(path: string, fn: () => void): void {
+/** Runs `fn` while holding the flock of state file `path` (§5.2, §4.9): ERR_TCPSHM_FILE_LOCKED if a live process has it. */
+function withFileLock(path: string, role: 'ptcp' | 'lastserver', fn: () => void): void {
   let size = 0;
   try { size = statSync(path).size; } catch { return; }
   let seg: Segment | undefined;
   if (size > 0) {
     try { seg = Segment.openOrCreateInPlace({ path }, { size, lock: true }).segment; } catch (e) {
-      if (isShmkitError(e, 'ERR_LOCK_HELD')) throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path} is in use`, { cause: e, details: { path, role: 'ptcp' } });
+      if (isShmkitError(e, 'ERR_LOCK_HELD')) throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path} is in use`, { cause: e, details: { path, role } });
       throw e;
     }
   }
@@ -67,14 +66,10 @@ export async function removeTcpshmState(opts: {
     }
     remotes = [...new Set(remotes)];
   }
-  const take = (path: string, role: string): PidLock => {
-    try { return PidLock.acquire(path, role, 0o600); } catch (e) {
-      throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path} is in use`, { cause: e, details: { path, role } });
-    }
-  };
+
   for (const remote of remotes) {
     const ptcp = join(ptcpDir, `${localName}_${remote}.ptcp`);
-    if (existsSync(ptcp)) { withFileLock(ptcp, () => rmSync(ptcp, { force: true })); removed.push(ptcp); }
+    if (existsSync(ptcp)) { withFileLock(ptcp, 'ptcp', () => rmSync(ptcp, { force: true })); removed.push(ptcp); }
     for (const [s, r] of [[localName, remote], [remote, localName]] as const) {
       const obj = ringObjectName(naming, s, r);
       if (removeRing(obj, `${s}_${r}`)) removed.push(obj);
@@ -87,7 +82,7 @@ export async function removeTcpshmState(opts: {
   }
   if (opts.role === 'client') {
     const ls = join(ptcpDir, `${localName}.lastserver`);
-    if (existsSync(ls)) { const l = take(ls, 'lastserver'); rmSync(ls, { force: true }); rmSync(`${ls}.tmp`, { force: true }); l.release(); removed.push(ls); }
+    if (existsSync(ls)) { withFileLock(ls, 'lastserver', () => { rmSync(ls, { force: true }); rmSync(`${ls}.tmp`, { force: true }); }); removed.push(ls); }
   }
   return { removed };
 }

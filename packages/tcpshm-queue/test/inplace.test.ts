@@ -58,3 +58,25 @@ describe('in-place rings (§4.10)', () => {
     });
   }
 });
+
+describe('.lastserver lock survives the replacement (§4.9)', () => {
+  it('the renamed-in file is locked before it carries the name; a second opener gets ERR_TCPSHM_FILE_LOCKED', async () => {
+    const { LastServerFile } = await import('../src/internal/storage.js');
+    const { tempDir } = await import('./util.js');
+    const t = tempDir('ls');
+    cleanup.push(() => t.cleanup());
+    const path = `${t.dir}/c.lastserver`;
+    const f = LastServerFile.open(path, 16, 0o600, false);
+    f.write('srv1');
+    f.write('srv2');
+    let err: unknown;
+    try { LastServerFile.open(path, 16, 0o600, false).close(); } catch (e) { err = e; }
+    expect(isTcpshmError(err) && err.code).toBe('ERR_TCPSHM_FILE_LOCKED');
+    expect(new TextDecoder().decode(f.read().subarray(0, 4))).toBe('srv2');
+    f.close();
+    const g = LastServerFile.open(path, 16, 0o600, false);
+    expect(new TextDecoder().decode(g.read().subarray(0, 4))).toBe('srv2');
+    expect(statSync(path).size).toBe(16);
+    g.close();
+  });
+});

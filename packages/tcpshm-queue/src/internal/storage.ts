@@ -1,9 +1,8 @@
 // The one module that touches persistent storage. PTCP files are mapped shared in place by shm-core
 // (`Segment.openOrCreateInPlace({ path }, { lock: true })`: exact size, never resized, flock(EX|NB) held while
-// open) and msync'ed with `Segment.flush` in the durable modes (§5.16). `.lastserver` is small and replaced
-// atomically by rename (§4.9), so it is read and written with node:fs.
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, constants,
-  readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync, existsSync } from 'node:fs';
+// open) and msync'ed with `Segment.flush` in the durable modes (§5.16). `.lastserver` is mapped and locked the
+// same way and replaced atomically by rename of a locked temporary file (§4.9).
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TcpshmError } from '../errors.js';
 import { Segment, isShmkitError } from '@shmkit/shm-core';
@@ -14,52 +13,6 @@ function fileError(op: string, path: string, e: unknown): TcpshmError {
     : typeof (e as { errno?: number }).errno === 'number' ? -(e as { errno: number }).errno : undefined;
   return new TcpshmError('ERR_TCPSHM_FILE', `${op} ${path} failed: ${(e as Error).message}`,
     { reasonText: op, errno, cause: e, details: { op, path, errno } });
-}
-
-/** Start time of a live process ('' if dead or a zombie). */
-function startTime(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return '';
-    return fields[19] ?? '0';
-  } catch { return ''; }
-}
-
-/** An exclusive lock owned by this process: `<path>.lock` holding "pid starttime"; a dead owner's lock is taken over. */
-export class PidLock {
-  readonly path: string;
-  #held = false;
-  private constructor(path: string) { this.path = path; }
-  static acquire(target: string, role: string, mode: number): PidLock {
-    const lock = new PidLock(`${target}.lock`);
-    const me = `${process.pid} ${startTime(process.pid)}\n`;
-    for (let round = 0; round < 4; round++) {
-      try {
-        writeFileSync(lock.path, me, { flag: 'wx', mode });
-        lock.#held = true;
-        return lock;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('open', lock.path, e);
-      }
-      let owner = '';
-      try { owner = readFileSync(lock.path, 'utf8'); } catch { continue; }
-      const [pidText, st] = owner.trim().split(' ');
-      const pid = Number(pidText);
-      const alive = Number.isInteger(pid) && pid > 0 && (st === undefined || st === '' || startTime(pid) === st) && startTime(pid) !== '';
-      if (alive && owner.trim() !== '') {
-        throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${target} is in use by process ${pid} (${role})`, { details: { path: target, role, pid } });
-      }
-      try { rmSync(lock.path, { force: true }); } catch { /* raced; retry */ }
-    }
-    throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${target}: lock contended`, { details: { path: target, role } });
-  }
-  release(): void { if (this.#held) { this.#held = false; rmSync(this.path, { force: true }); } }
-}
-
-/** Detaches an ArrayBuffer so later reads give undefined instead of stale data. */
-export function detachBuffer(buf: ArrayBuffer): void {
-  try { structuredClone(buf, { transfer: [buf] }); } catch { /* already detached */ }
 }
 
 export function ensureDir(dir: string, mode: number): void {
@@ -134,46 +87,52 @@ export class FileStore implements QueueStore {
   }
 }
 
-/** `.lastserver` (§4.9): read with a size check, replaced atomically. Locked for the client's lifetime. */
+/** `.lastserver` (§4.9): mapped in place and flock'ed for the client's lifetime (§5.5 step 2), replaced atomically.
+ *  The replacement is built in `<path>.tmp`, locked *before* the rename, so the name always refers to a locked
+ *  inode; an opener that locked an inode the name no longer refers to retries (bounded). */
 export class LastServerFile {
   readonly path: string;
   readonly nameSize: number;
-  #lock: PidLock;
+  #seg: Segment;
   #mode: number;
   #durable: boolean;
-  private constructor(path: string, nameSize: number, lock: PidLock, mode: number, durable: boolean) {
-    this.path = path; this.nameSize = nameSize; this.#lock = lock; this.#mode = mode; this.#durable = durable;
+  private constructor(path: string, nameSize: number, seg: Segment, mode: number, durable: boolean) {
+    this.path = path; this.nameSize = nameSize; this.#seg = seg; this.#mode = mode; this.#durable = durable;
+  }
+  static #lockFile(path: string, size: number, mode: number): { segment: Segment; created: boolean } {
+    for (let round = 0; round < 8; round++) {
+      let r: { segment: Segment; created: boolean };
+      try { r = Segment.openOrCreateInPlace({ path }, { size, mode, lock: true }); } catch (e) {
+        const m = inPlaceError(path, e);
+        if (isShmkitError(m, 'ERR_TCPSHM_FILE_LOCKED')) throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path} is in use by another process (lastserver)`, { cause: e, details: { path, role: 'lastserver' } });
+        throw m;
+      }
+      if (!r.segment.isStale()) return r;
+      r.segment.close(); // replaced between our open and our lock
+    }
+    throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path}: lock contended`, { details: { path, role: 'lastserver' } });
   }
   static open(path: string, nameSize: number, mode: number, durable: boolean): LastServerFile {
-    const lock = PidLock.acquire(path, 'lastserver', mode);
-    try {
-      if (!existsSync(path)) writeFileSync(path, new Uint8Array(nameSize), { mode });
-      const f = new LastServerFile(path, nameSize, lock, mode, durable);
-      f.read();
-      return f;
-    } catch (e) { lock.release(); throw e; }
+    const r = LastServerFile.#lockFile(path, nameSize, mode);
+    if (r.created && durable) { try { r.segment.flush({ durable: true }); } catch { /* best effort */ } fsyncDir(dirname(path)); }
+    return new LastServerFile(path, nameSize, r.segment, mode, durable);
   }
-  /** Raw bytes (exactly nameSize). */
-  read(): Uint8Array {
-    let b: Buffer;
-    try { b = readFileSync(this.path); } catch (e) { throw fileError('open', this.path, e); }
-    if (b.length !== this.nameSize) {
-      throw new TcpshmError('ERR_LAYOUT_MISMATCH', `${this.path} has ${b.length} bytes, expected nameSize ${this.nameSize}`,
-        { details: { path: this.path, field: 'size', expected: this.nameSize, actual: b.length } });
-    }
-    return new Uint8Array(b);
-  }
+  /** Raw bytes (exactly nameSize), a private copy. */
+  read(): Uint8Array { return this.#seg.uint8(0, this.nameSize).slice(); }
   write(name: string, point?: (p: string) => void): void {
-    const b = new Uint8Array(this.nameSize);
-    b.set(new TextEncoder().encode(name).subarray(0, this.nameSize - 1));
     const tmp = `${this.path}.tmp`;
+    rmSync(tmp, { force: true }); // a leftover of a crash; only the lock holder writes it
+    const next = LastServerFile.#lockFile(tmp, this.nameSize, this.#mode).segment;
     try {
-      const fd = openSync(tmp, 'w', this.#mode);
-      try { writeSync(fd, b); if (this.#durable) fsyncSync(fd); } finally { closeSync(fd); }
+      const b = next.uint8(0, this.nameSize);
+      b.set(new TextEncoder().encode(name).subarray(0, this.nameSize - 1));
+      if (this.#durable) next.flush({ durable: true });
       point?.('tcpshm-queue.lastserver.beforeRename');
       renameSync(tmp, this.path);
-      if (this.#durable) fsyncDir(dirname(this.path));
-    } catch (e) { throw fileError('open', this.path, e); }
+    } catch (e) { next.close(); throw fileError('open', this.path, e); }
+    if (this.#durable) fsyncDir(dirname(this.path));
+    this.#seg.close();
+    this.#seg = next;
   }
-  close(): void { this.#lock.release(); }
+  close(): void { this.#seg.close(); }
 }
