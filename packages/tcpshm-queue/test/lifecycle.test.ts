@@ -220,7 +220,7 @@ describe('lifecycle, recovery and API', () => {
     const again = mkClient(name, cdir);
     const c2 = await again.connect({ host: '127.0.0.1', port: s.port });
     expect(c2.stats().sendQueueMessages).toBe(0);
-    // A second process-equivalent on the same name and dir → ERR_TCPSHM_FILE_LOCKED (same process: the pid lock is held).
+    // A second process-equivalent on the same name and dir → ERR_TCPSHM_FILE_LOCKED (another open file description: the flock is held).
     const other = new TcpshmClient({ name, ptcpDir: cdir, ...fast });
     const e = await other.connect({ host: '127.0.0.1', port: s.port }).catch((x: unknown) => x);
     expect(isTcpshmError(e, 'ERR_TCPSHM_FILE_LOCKED')).toBe(true);
