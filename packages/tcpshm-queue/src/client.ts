@@ -1,5 +1,6 @@
 // TcpshmClient (spec §3.5, §5.7, §5.14).
 import { EventEmitter } from 'node:events';
+import { testPoint } from '@shmkit/shm-core/internal';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TcpshmError, isTcpshmError } from './errors.js';
@@ -93,8 +94,6 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
   #driver: Driver;
   #check: ShmCheckClient | undefined;
   #metrics = { reconnects: 0, reconnectAttempts: 0, loginRejects: 0, seqMismatches: 0 };
-  /** Test hook: called at named test points. */
-  testPoint: ((name: string) => void) | undefined;
 
   constructor(options: TcpshmClientOptions) {
     super();
@@ -219,13 +218,13 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
     if (mode === 'tcp') {
       const store = FileStore.open(join(o.ptcpDir, `${this.name}_${server}.ptcp`), o.tcpQueueSize + 20,
         { mode: o.fileMode, lock: true, role: 'ptcp', durable: o.durability !== 'none' });
-      const conn = new TcpshmConnection({ options: o, owner: this, role: 'client', mode, remoteName: server, group: -1, store, point: (p) => this.testPoint?.(p) });
+      const conn = new TcpshmConnection({ options: o, owner: this, role: 'client', mode, remoteName: server, group: -1, store, point: testPoint });
       try { conn.queue!.open(); } catch (e) { conn.dispose(); throw e; }
       return { mode, server, conn, created: store.created };
     }
-    const rings: PairRings = openPairRings(o, this.name, server, (p) => this.testPoint?.(p));
+    const rings: PairRings = openPairRings(o, this.name, server, testPoint);
     const conn = new TcpshmConnection({ options: o, owner: this, role: 'client', mode, remoteName: server, group: -1,
-      producer: rings.producer, consumer: rings.consumer, point: (p) => this.testPoint?.(p) });
+      producer: rings.producer, consumer: rings.consumer, point: testPoint });
     return { mode, server, conn, created: rings.created };
   }
 
@@ -279,7 +278,7 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
         pair = this.#openPair(mode, rsp.serverName);
         this.#pair = pair;
         if (mode === 'tcp') pair.conn.queue!.zero();
-        this.#last.write(rsp.serverName, (p) => this.testPoint?.(p));
+        this.#last.write(rsp.serverName, testPoint);
         local = { ack: 0, start: 0, end: 0 };
         freshlyCreated = false;
         if (last !== '') this.emit('serverChanged', { from: last, to: rsp.serverName, discardedMessages: discarded });

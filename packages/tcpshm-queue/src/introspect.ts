@@ -1,22 +1,13 @@
-// `@shmkit/tcpshm-queue/introspect` (spec §3.9). The Introspector contract is shm-core's (§3.14); until it is
-// exported there, the types below mirror it structurally. Everything here is read-only: files are read, shared
-// objects are mapped read-only and decoded from a private copy, no lock is taken.
+// `@shmkit/tcpshm-queue/introspect` (spec §3.9): shm-core's Introspector contract (§3.14). Everything here is
+// read-only: files are read, shared objects are mapped read-only and decoded from a private copy, no lock is taken.
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Segment } from '@shmkit/shm-core';
+import { Segment, SHM_DIR } from '@shmkit/shm-core';
+import type { CounterReader, InspectResult, InstanceRef, Introspector } from '@shmkit/shm-core';
+export type { ObjectInfo, InstanceRef, InspectResult, CounterSnapshot, CounterReader, Introspector } from '@shmkit/shm-core';
 import { PtcpQueue } from './internal/ptcp-queue.js';
 import { RingConsumer, RING_TRAILER } from './internal/shm-ring.js';
 import { nameProblem } from './internal/names.js';
-
-export interface ObjectInfo { name: string; path?: string; size?: number }
-export interface InstanceRef { package: 'tcpshm-queue'; name: string; objects: readonly ObjectInfo[] }
-export interface InspectResult {
-  summary: Record<string, string | number | bigint | boolean | null>;
-  sections: Array<{ title: string; fields?: Record<string, unknown>; columns?: string[]; rows?: Array<Record<string, unknown>> }>;
-  warnings: string[];
-}
-export interface CounterSnapshot { at: bigint; messages?: bigint; bytes?: bigint; depth?: number; capacity?: number }
-export interface CounterReader { read(): CounterSnapshot; close(): void }
 
 function ringSection(title: string, bytes: Uint8Array): { fields: Record<string, unknown>; warnings: string[] } {
   const copy = bytes.slice();
@@ -54,42 +45,46 @@ export function inspectFile(path: string, opts: { byteOrder?: 'little' | 'big'; 
     } catch (e) { verdict = 'corrupt'; warnings.push((e as Error).message); }
     return { summary: { kind: 'ptcp', verdict, size: statSync(path).size }, sections: [{ title: 'PTCP indices', fields }], warnings };
   }
-  // A ring object (reference layout, or the interim shmkit segment with a 64-byte header in front).
-  const ring = b.length % 64 === 0 && ((b.length - RING_TRAILER) / 64 & ((b.length - RING_TRAILER) / 64 - 1)) === 0 ? b : b.subarray(64);
-  const s = ringSection(basename(path), ring);
+  // A ring object: the reference layout, header-less (§4.10).
+  const s = ringSection(basename(path), b);
   return { summary: { kind: 'ring', verdict: String(s.fields['verdict']) }, sections: [{ title: 'ring', fields: s.fields }], warnings: s.warnings };
 }
 
+/** Maps the shmkit-named ring `/shmkit.tcpshm-queue.<name>.shm` read-only at its current size (no header). */
+function openRingReadonly(name: string): Segment {
+  const size = statSync(`${SHM_DIR}/shmkit.tcpshm-queue.${name}.shm`).size;
+  return Segment.openOrCreateInPlace({ package: 'tcpshm-queue', name, part: 'shm' }, { size, readonly: true }).segment;
+}
+
 export const introspector = {
-  package: 'tcpshm-queue' as const,
-  partPattern: /^(shm|refshm|data|space)$/,
+  package: 'tcpshm-queue',
+  partPattern: /^(shm|data|space)$/,
   async inspect(ref: InstanceRef, _opts: { raw: boolean }): Promise<InspectResult> {
     const sections: InspectResult['sections'] = [];
     const warnings: string[] = [];
     for (const obj of ref.objects) {
-      const part = obj.name.split('.').pop()!;
-      if (part !== 'shm' && part !== 'refshm') continue;
-      const name = obj.name.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
+      const part = obj.fileName.split('.').pop()!;
+      if (part !== 'shm') continue;
+      const name = obj.fileName.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
       let seg: Segment | undefined;
       try {
-        seg = Segment.open({ package: 'tcpshm-queue', name, part, layoutMajor: 1, readonly: true });
-        const s = ringSection(name, seg.uint8(64, seg.size - 64));
+        seg = openRingReadonly(name);
+        const s = ringSection(name, seg.uint8(0, seg.size));
         sections.push({ title: `ring ${name}`, fields: s.fields }); warnings.push(...s.warnings);
-      } catch (e) { warnings.push(`${obj.name}: ${(e as Error).message}`); } finally { seg?.close(); }
+      } catch (e) { warnings.push(`${obj.fileName}: ${(e as Error).message}`); } finally { seg?.close(); }
     }
     return { summary: { rings: sections.length }, sections, warnings };
   },
   openCounters(ref: InstanceRef): CounterReader | null {
-    const obj = ref.objects.find((o) => /\.(shm|refshm)$/.test(o.name));
+    const obj = ref.objects.find((o) => /\.shm$/.test(o.fileName));
     if (!obj) return null;
-    const part = obj.name.split('.').pop()!;
-    const name = obj.name.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
-    const seg = Segment.open({ package: 'tcpshm-queue', name, part, layoutMajor: 1, readonly: true });
-    const Q = seg.size - 64 - RING_TRAILER;
-    const ix = new Uint32Array(seg.buffer, 64 + Q, 64);
+    const name = obj.fileName.replace(/^\/?shmkit\.tcpshm-queue\./, '').replace(/\.[a-z]+$/, '');
+    const seg = openRingReadonly(name);
+    const Q = seg.size - RING_TRAILER;
+    const ix = new Uint32Array(seg.buffer, Q, 64);
     return {
       read: () => { const w = Atomics.load(ix, 0), r = Atomics.load(ix, 32); return { at: process.hrtime.bigint(), bytes: 64n * BigInt(w), depth: (w - r) >>> 0, capacity: Q / 64 }; },
       close: () => seg.close(),
     };
   },
-};
+} satisfies Introspector;

@@ -1,3 +1,4 @@
+import type { WaitConfig } from '@shmkit/shm-core';
 import { TcpshmError } from './errors.js';
 
 /** Defaults of §3.2. */
@@ -30,7 +31,8 @@ export interface TcpshmWireOptions {
   largeMessages?: false | { maxSize: number };
 }
 
-export interface WaitConfig { mode?: 'spin' | 'hybrid' | 'block'; spinBudgetUs?: number; spinSliceMs?: number; recheckMs?: number }
+/** shm-core's `WaitConfig` (ARCH §4), re-exported unchanged. */
+export type { WaitConfig };
 
 export interface TcpshmCommonOptions extends TcpshmWireOptions {
   name: string;

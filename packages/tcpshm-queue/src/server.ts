@@ -1,5 +1,6 @@
 // TcpshmServer (spec §3.4, §5.8).
 import { EventEmitter } from 'node:events';
+import { testPoint } from '@shmkit/shm-core/internal';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -87,7 +88,6 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
     loginRejects: { 'invalid-name': 0, rejected: 0, 'max-clients': 0, 'already-logged-on': 0, 'system-error': 0, other: 0 } as Record<LoginRejectReason, number> };
   /** Test hook: decides whether an address belongs to this host (shmLocalOnly). */
   isLocalAddress: (addr: string) => boolean = defaultIsLocal;
-  testPoint: ((name: string) => void) | undefined;
 
   constructor(options: TcpshmServerOptions) {
     super();
@@ -289,15 +289,15 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
         if (mode === 'tcp') {
           const store = FileStore.open(join(o.ptcpDir, `${this.name}_${name}.ptcp`), o.tcpQueueSize + 20,
             { mode: o.fileMode, lock: true, role: 'ptcp', durable: o.durability !== 'none' });
-          conn = new TcpshmConnection({ options: o, owner: this, role: 'server', mode, remoteName: name, group, store, point: (p) => this.testPoint?.(p) });
+          conn = new TcpshmConnection({ options: o, owner: this, role: 'server', mode, remoteName: name, group, store, point: testPoint });
           created = store.created;
           try { conn.queue!.open(); } catch (e) {
             if (isTcpshmError(e, 'ERR_TCPSHM_PTCP_CORRUPT') && lastServer !== this.name) { conn.queue!.zero(); conn.queue!.open(); }
             else { conn.dispose(); throw e; }
           }
         } else {
-          const rings = openPairRings(o, this.name, name, (p) => this.testPoint?.(p));
-          conn = new TcpshmConnection({ options: o, owner: this, role: 'server', mode, remoteName: name, group, producer: rings.producer, consumer: rings.consumer, point: (p) => this.testPoint?.(p) });
+          const rings = openPairRings(o, this.name, name, testPoint);
+          conn = new TcpshmConnection({ options: o, owner: this, role: 'server', mode, remoteName: name, group, producer: rings.producer, consumer: rings.consumer, point: testPoint });
           created = rings.created;
         }
       } catch (e) {

@@ -83,7 +83,7 @@ async function pointCrash(victim: 'client' | 'server', mode: 'tcp' | 'shm', poin
   const sstate = join(t.dir, 'server.state'), cstate = join(t.dir, 'client.state'), log = join(t.dir, 'echo.log');
   const allowed = new Map<number, number>();
   const allow = (w: number | undefined) => { if (w !== undefined) allowed.set(w, (allowed.get(w) ?? 0) + 1); };
-  const kill = { TCPSHM_KILL_AT: `${point}:${hit}` };
+  const kill = { TCPSHM_KILL_AT: `${point}:${hit}`, SHMKIT_TEST_POINTS: '1' };
   const startServer = async (port: number, e: Record<string, string>) => {
     const s = spawnFixture(fixture('echo-server.ts'), [sname, sdir, String(port), sstate], { ...env, ...e });
     const line = await s.waitLine((l) => l.startsWith('listening') || l.startsWith('error'), 30_000);

@@ -159,6 +159,8 @@ describe('lifecycle, recovery and API', () => {
     conn.on('drain', () => drains++);
     for (let i = 0; i < 10_000; i++) await conn.sendAsync(1, u32(i), { timeoutMs: 10_000 });
     await until(() => n === 10_000, 10_000, 'all delivered');
+    // The last acks arrive after the ack delay; until then the queue may still be full and nothing new is sent.
+    await until(() => conn.stats().sendQueueMessages === 0, 10_000, 'all acked');
     const sc = [...s.server.liveConnections()][0]!;
     expect(sc.stats().ackHeartbeats).toBeGreaterThan(0);
     // Backpressure with a holding receiver.
@@ -218,7 +220,7 @@ describe('lifecycle, recovery and API', () => {
     const again = mkClient(name, cdir);
     const c2 = await again.connect({ host: '127.0.0.1', port: s.port });
     expect(c2.stats().sendQueueMessages).toBe(0);
-    // A second process-equivalent on the same name and dir → ERR_TCPSHM_FILE_LOCKED (same process: the pid lock is held).
+    // A second process-equivalent on the same name and dir → ERR_TCPSHM_FILE_LOCKED (another open file description: the flock is held).
     const other = new TcpshmClient({ name, ptcpDir: cdir, ...fast });
     const e = await other.connect({ host: '127.0.0.1', port: s.port }).catch((x: unknown) => x);
     expect(isTcpshmError(e, 'ERR_TCPSHM_FILE_LOCKED')).toBe(true);

@@ -1,61 +1,65 @@
-// Opens the two rings of one (local, remote) pair (§5.9 open steps 1–4).
-// Interim mapping (see storage.ts): shm-core on this branch has no openOrCreateInPlace yet, so each ring is a
-// shm-core Segment named `/shmkit.tcpshm-queue.<sender>_<receiver>.<part>` whose ring bytes (Q + 256, the exact
-// reference layout) start after the 64-byte common header. Role locks are pid lock files in ptcpDir.
-import { join } from 'node:path';
+// Opens the two rings of one (local, remote) pair (§5.9 open steps 1–4). Each ring is mapped in place, with no
+// common header, exactly as the reference does (§4.10): `/<sender>_<receiver>.shm` ('reference' naming) or
+// `/shmkit.tcpshm-queue.<sender>_<receiver>.shm` ('shmkit'), size exactly Q + 256, never resized. Role locks are
+// OFD write locks on byte 0 (producer) / byte 1 (consumer) of the object, held while the ring is mapped.
 import { Segment, WakeHandle, isShmkitError } from '@shmkit/shm-core';
+import type { InPlaceTarget } from '@shmkit/shm-core';
 import { TcpshmError } from '../errors.js';
 import type { Resolved } from '../options.js';
-import { PidLock, ensureDir } from './storage.js';
 import { RingConsumer, RingProducer, RING_TRAILER } from './shm-ring.js';
 
 export interface PairRings { producer: RingProducer; consumer: RingConsumer; created: boolean }
 
-const HDR = 64;
-export function ringPart(o: Pick<Resolved, 'shmNaming'>): string { return o.shmNaming === 'shmkit' ? 'shm' : 'refshm'; }
+/** The shm object name of ring <sender>_<receiver> (with the leading '/'). */
+export function ringObjectName(naming: 'reference' | 'shmkit', sender: string, receiver: string): string {
+  return naming === 'shmkit' ? `/shmkit.tcpshm-queue.${sender}_${receiver}.shm` : `/${sender}_${receiver}.shm`;
+}
 
-export function openRingSegment(o: Resolved, sender: string, receiver: string): { seg: Segment; created: boolean } {
+function ringTarget(naming: 'reference' | 'shmkit', sender: string, receiver: string): InPlaceTarget {
+  return naming === 'shmkit'
+    ? { package: 'tcpshm-queue', name: `${sender}_${receiver}`, part: 'shm' }
+    : { shmName: ringObjectName('reference', sender, receiver) };
+}
+
+/** Maps ring <sender>_<receiver> in place (created zero-filled when absent). */
+export function openRingSegment(o: Pick<Resolved, 'shmNaming' | 'shmQueueSize' | 'shmMode'>, sender: string, receiver: string): { seg: Segment; created: boolean } {
   const name = `${sender}_${receiver}`;
-  const size = HDR + o.shmQueueSize + RING_TRAILER;
-  const part = ringPart(o);
-  for (let round = 0; round < 8; round++) {
-    try {
-      return { seg: Segment.open({ package: 'tcpshm-queue', name, part, layoutMajor: 1, size }), created: false };
-    } catch (e) {
-      if (isShmkitError(e, 'ERR_LAYOUT_MISMATCH')) {
-        throw new TcpshmError('ERR_LAYOUT_MISMATCH', `ring ${name} has another size (shmQueueSize differs); it was not resized`, { cause: e, details: { ...(e.details as object), ring: name } });
-      }
-      if (!isShmkitError(e, 'ERR_NOT_FOUND')) throw e;
+  const size = o.shmQueueSize + RING_TRAILER;
+  try {
+    const r = Segment.openOrCreateInPlace(ringTarget(o.shmNaming, sender, receiver), { size, mode: o.shmMode });
+    return { seg: r.segment, created: r.created };
+  } catch (e) {
+    if (isShmkitError(e, 'ERR_LAYOUT_MISMATCH')) {
+      throw new TcpshmError('ERR_LAYOUT_MISMATCH', `ring ${name} has another size (shmQueueSize differs); it was not resized`, { cause: e, details: { ...(e.details as object), ring: name } });
     }
-    try {
-      return { seg: Segment.create({ package: 'tcpshm-queue', name, part, layoutMajor: 1, size, mode: o.shmMode }), created: true };
-    } catch (e) { if (!isShmkitError(e, 'ERR_EXISTS')) throw e; }
+    throw e;
   }
-  throw new TcpshmError('ERR_BUSY', `ring ${name}: open/create contended`);
+}
+
+/** Takes the role lock of a mapped ring (§4.10): byte 0 for the producer, byte 1 for the consumer. */
+export function lockRole(seg: Segment, role: 'producer' | 'consumer', ring: string): void {
+  if (!seg.lockRange(role === 'producer' ? 0 : 1, 1, 'exclusive', { nonBlocking: true })) {
+    throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `ring ${ring} already has a ${role}`, { details: { path: seg.path, role, ring } });
+  }
 }
 
 export function openPairRings(o: Resolved, local: string, remote: string, point?: (p: string) => void): PairRings {
-  ensureDir(o.ptcpDir, o.dirMode);
-  const opened: Array<{ seg: Segment; lock: PidLock }> = [];
-  const release = () => { for (const x of opened) { x.seg.close(); x.lock.release(); } };
+  const opened: Segment[] = [];
   try {
     const open = (sender: string, receiver: string, role: 'producer' | 'consumer') => {
-      const lock = PidLock.acquire(join(o.ptcpDir, `${sender}_${receiver}.${ringPart(o)}.${role}`), role, o.fileMode);
-      try {
-        const r = openRingSegment(o, sender, receiver);
-        opened.push({ seg: r.seg, lock });
-        return r;
-      } catch (e) { lock.release(); throw e; }
+      const r = openRingSegment(o, sender, receiver);
+      opened.push(r.seg);
+      lockRole(r.seg, role, `${sender}_${receiver}`);
+      return r;
     };
     const out = open(local, remote, 'producer');
     const inn = open(remote, local, 'consumer');
-    const outBytes = out.seg.uint8(HDR, o.shmQueueSize + RING_TRAILER);
-    const inBytes = inn.seg.uint8(HDR, o.shmQueueSize + RING_TRAILER);
-    const outSeg = opened[0]!, inSeg = opened[1]!;
-    const producer = new RingProducer(outBytes, `${local}_${remote}`, { point, close: () => { outSeg.seg.close(); outSeg.lock.release(); } });
-    const consumer = new RingConsumer(inBytes, `${remote}_${local}`, { point, close: () => { inSeg.seg.close(); inSeg.lock.release(); } });
+    const outBytes = out.seg.uint8(0, o.shmQueueSize + RING_TRAILER);
+    const inBytes = inn.seg.uint8(0, o.shmQueueSize + RING_TRAILER);
+    const producer = new RingProducer(outBytes, `${local}_${remote}`, { point, close: () => out.seg.close() });
+    const consumer = new RingConsumer(inBytes, `${remote}_${local}`, { point, close: () => inn.seg.close() });
     return { producer, consumer, created: out.created || inn.created };
-  } catch (e) { release(); throw e; }
+  } catch (e) { for (const s of opened) s.close(); throw e; }
 }
 
 /** Wake channel names (§4.11): the consumer of ring <sender>_<receiver> waits on `.data`. */

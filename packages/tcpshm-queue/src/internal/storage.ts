@@ -1,65 +1,18 @@
-// The one module that touches persistent storage. shm-core on this branch cannot yet map files in place
-// (Segment.openOrCreateInPlace / flush / lockRange are being added elsewhere), so PTCP and .lastserver
-// files are kept with node:fs here: an in-memory image written through with pwrite at every store, in
-// program order. A pwrite completes or not at all under SIGKILL, exactly like a store into a MAP_SHARED
-// mapping, so the crash semantics of spec §5.2–5.4 hold. Durable modes use fdatasync for msync.
-// Switching to shm-core mappings later only changes this file.
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, constants,
-  readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync, existsSync } from 'node:fs';
+// The one module that touches persistent storage. PTCP files are mapped shared in place by shm-core
+// (`Segment.openOrCreateInPlace({ path }, { lock: true })`: exact size, never resized, flock(EX|NB) held while
+// open) and msync'ed with `Segment.flush` in the durable modes (§5.16). `.lastserver` is mapped and locked the
+// same way and replaced atomically by rename of a locked temporary file (§4.9).
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TcpshmError } from '../errors.js';
+import { Segment, isShmkitError } from '@shmkit/shm-core';
 import type { QueueStore } from './ptcp-queue.js';
 
 function fileError(op: string, path: string, e: unknown): TcpshmError {
-  const errno = typeof (e as { errno?: number }).errno === 'number' ? -(e as { errno: number }).errno : undefined;
+  const errno = isShmkitError(e) ? e.errno
+    : typeof (e as { errno?: number }).errno === 'number' ? -(e as { errno: number }).errno : undefined;
   return new TcpshmError('ERR_TCPSHM_FILE', `${op} ${path} failed: ${(e as Error).message}`,
     { reasonText: op, errno, cause: e, details: { op, path, errno } });
-}
-
-/** Start time of a live process ('' if dead or a zombie). */
-function startTime(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return '';
-    return fields[19] ?? '0';
-  } catch { return ''; }
-}
-
-/** An exclusive lock owned by this process: `<path>.lock` holding "pid starttime"; a dead owner's lock is taken over. */
-export class PidLock {
-  readonly path: string;
-  #held = false;
-  private constructor(path: string) { this.path = path; }
-  static acquire(target: string, role: string, mode: number): PidLock {
-    const lock = new PidLock(`${target}.lock`);
-    const me = `${process.pid} ${startTime(process.pid)}\n`;
-    for (let round = 0; round < 4; round++) {
-      try {
-        writeFileSync(lock.path, me, { flag: 'wx', mode });
-        lock.#held = true;
-        return lock;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('open', lock.path, e);
-      }
-      let owner = '';
-      try { owner = readFileSync(lock.path, 'utf8'); } catch { continue; }
-      const [pidText, st] = owner.trim().split(' ');
-      const pid = Number(pidText);
-      const alive = Number.isInteger(pid) && pid > 0 && (st === undefined || st === '' || startTime(pid) === st) && startTime(pid) !== '';
-      if (alive && owner.trim() !== '') {
-        throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${target} is in use by process ${pid} (${role})`, { details: { path: target, role, pid } });
-      }
-      try { rmSync(lock.path, { force: true }); } catch { /* raced; retry */ }
-    }
-    throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${target}: lock contended`, { details: { path: target, role } });
-  }
-  release(): void { if (this.#held) { this.#held = false; rmSync(this.path, { force: true }); } }
-}
-
-/** Detaches an ArrayBuffer so later reads give undefined instead of stale data. */
-export function detachBuffer(buf: ArrayBuffer): void {
-  try { structuredClone(buf, { transfer: [buf] }); } catch { /* already detached */ }
 }
 
 export function ensureDir(dir: string, mode: number): void {
@@ -72,113 +25,114 @@ function fsyncDir(dir: string): void {
   try { const fd = openSync(dir, 'r'); try { fsyncSync(fd); } finally { closeSync(fd); } } catch { /* best effort */ }
 }
 
-/** A persistent file of an exact size, locked, with a write-through image (spec §4.8 layout). */
+/** Maps a shm-core in-place failure to this package's codes (§5.2 step 2). */
+function inPlaceError(path: string, e: unknown): unknown {
+  if (isShmkitError(e, 'ERR_LOCK_HELD')) {
+    return new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path} is in use by another process`, { cause: e, details: { path } });
+  }
+  if (isShmkitError(e, 'ERR_LAYOUT_MISMATCH')) {
+    const d = e.details as { expected?: number; actual?: number };
+    return new TcpshmError('ERR_LAYOUT_MISMATCH', `${path} has ${d.actual} bytes, expected ${d.expected} (check tcpQueueSize/nameSize); it was not resized`,
+      { cause: e, details: { path, field: 'size', expected: d.expected, actual: d.actual } });
+  }
+  if (isShmkitError(e) && e.syscall !== undefined) {
+    const op = e.syscall === 'ftruncate' || e.syscall === 'mmap' ? e.syscall : 'open';
+    return new TcpshmError('ERR_TCPSHM_FILE', `${op} ${path} failed: ${e.message}`,
+      { reasonText: op, errno: e.errno, cause: e, details: { op, path, errno: e.errno } });
+  }
+  return e;
+}
+
+const PAGE = 4096;
+
+/** A persistent file of an exact size (spec §4.8 layout), mapped shared in place by shm-core and flock'ed. Stores
+ *  go straight into the mapping (a SIGKILL keeps every completed store); `flush` is msync(MS_SYNC) of the range. */
 export class FileStore implements QueueStore {
   readonly path: string;
   readonly size: number;
   readonly created: boolean;
   bytes: Uint8Array;
-  #fd: number;
-  #lock: PidLock | undefined;
+  #seg: Segment;
   #closed = false;
-  #durable: boolean;
 
-  private constructor(path: string, fd: number, size: number, created: boolean, bytes: Uint8Array, lock: PidLock | undefined, durable: boolean) {
-    this.path = path; this.#fd = fd; this.size = size; this.created = created; this.bytes = bytes; this.#lock = lock; this.#durable = durable;
+  private constructor(path: string, seg: Segment, created: boolean) {
+    this.path = path; this.#seg = seg; this.size = seg.size; this.created = created; this.bytes = seg.uint8(0, seg.size);
   }
 
   /** Opens or creates `path` with exactly `size` bytes (§5.2 step 2): ERR_LAYOUT_MISMATCH for another size, never resized. */
   static open(path: string, size: number, opts: { mode: number; lock: boolean; role: string; durable: boolean }): FileStore {
-    const lock = opts.lock ? PidLock.acquire(path, opts.role, opts.mode) : undefined;
-    let fd = -1;
-    try {
-      try { fd = openSync(path, constants.O_RDWR | constants.O_CREAT, opts.mode); } catch (e) { throw fileError('open', path, e); }
-      const actual = fstatSync(fd).size;
-      let created = false;
-      if (actual === 0) {
-        try { ftruncateSync(fd, size); } catch (e) { throw fileError('ftruncate', path, e); }
-        created = true;
-        if (opts.durable) { fsyncSync(fd); fsyncDir(dirname(path)); }
-      } else if (actual !== size) {
-        throw new TcpshmError('ERR_LAYOUT_MISMATCH', `${path} has ${actual} bytes, expected ${size} (check tcpQueueSize/nameSize); it was not resized`,
-          { details: { path, field: 'size', expected: size, actual } });
-      }
-      const bytes = new Uint8Array(new ArrayBuffer(size));
-      if (!created) {
-        let got = 0;
-        try { while (got < size) { const n = readSync(fd, bytes, got, size - got, got); if (n <= 0) break; got += n; } }
-        catch (e) { throw fileError('mmap', path, e); }
-      }
-      const s = new FileStore(path, fd, size, created, bytes, lock, opts.durable);
-      fd = -1;
-      return s;
-    } catch (e) {
-      if (fd >= 0) closeSync(fd);
-      lock?.release();
-      throw e;
-    } finally { /* fd ownership moved */ }
+    let r: { segment: Segment; created: boolean };
+    try { r = Segment.openOrCreateInPlace({ path }, { size, mode: opts.mode, lock: opts.lock }); } catch (e) { throw inPlaceError(path, e); }
+    if (r.created && opts.durable) {
+      try { r.segment.flush({ durable: true }); } catch (e) { r.segment.close(); throw fileError('msync', path, e); }
+      fsyncDir(dirname(path));
+    }
+    return new FileStore(path, r.segment, r.created);
   }
 
-  written(off: number, len: number): void {
+  written(_off: number, _len: number): void {
     if (this.#closed) throw new TcpshmError('ERR_CLOSED', `${this.path} closed`);
-    let done = 0;
-    while (done < len) done += writeSync(this.#fd, this.bytes, off + done, len - done, off + done);
   }
-  flush(_off: number, _len: number): void {
+  flush(off: number, len: number): void {
     if (this.#closed) throw new TcpshmError('ERR_CLOSED', `${this.path} closed`);
-    try { fdatasyncSync(this.#fd); } catch (e) { throw fileError('msync', this.path, e); }
+    const start = off - (off % PAGE);
+    const end = Math.min(this.size, off + len);
+    try { this.#seg.flush({ offset: start, length: Math.max(0, end - start) }); } catch (e) { throw fileError('msync', this.path, e); }
   }
   get closed(): boolean { return this.#closed; }
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    closeSync(this.#fd);
-    detachBuffer(this.bytes.buffer as ArrayBuffer);
-    this.#lock?.release();
-    void this.#durable;
+    this.#seg.close(); // detaches `bytes`, unmaps, closes the fd (which releases the flock)
   }
 }
 
-/** `.lastserver` (§4.9): read with a size check, replaced atomically. Locked for the client's lifetime. */
+/** `.lastserver` (§4.9): mapped in place and flock'ed for the client's lifetime (§5.5 step 2), replaced atomically.
+ *  The replacement is built in `<path>.tmp`, locked *before* the rename, so the name always refers to a locked
+ *  inode; an opener that locked an inode the name no longer refers to retries (bounded). */
 export class LastServerFile {
   readonly path: string;
   readonly nameSize: number;
-  #lock: PidLock;
+  #seg: Segment;
   #mode: number;
   #durable: boolean;
-  private constructor(path: string, nameSize: number, lock: PidLock, mode: number, durable: boolean) {
-    this.path = path; this.nameSize = nameSize; this.#lock = lock; this.#mode = mode; this.#durable = durable;
+  private constructor(path: string, nameSize: number, seg: Segment, mode: number, durable: boolean) {
+    this.path = path; this.nameSize = nameSize; this.#seg = seg; this.#mode = mode; this.#durable = durable;
+  }
+  static #lockFile(path: string, size: number, mode: number): { segment: Segment; created: boolean } {
+    for (let round = 0; round < 8; round++) {
+      let r: { segment: Segment; created: boolean };
+      try { r = Segment.openOrCreateInPlace({ path }, { size, mode, lock: true }); } catch (e) {
+        const m = inPlaceError(path, e);
+        if (isShmkitError(m, 'ERR_TCPSHM_FILE_LOCKED')) throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path} is in use by another process (lastserver)`, { cause: e, details: { path, role: 'lastserver' } });
+        throw m;
+      }
+      if (!r.segment.isStale()) return r;
+      r.segment.close(); // replaced between our open and our lock
+    }
+    throw new TcpshmError('ERR_TCPSHM_FILE_LOCKED', `${path}: lock contended`, { details: { path, role: 'lastserver' } });
   }
   static open(path: string, nameSize: number, mode: number, durable: boolean): LastServerFile {
-    const lock = PidLock.acquire(path, 'lastserver', mode);
-    try {
-      if (!existsSync(path)) writeFileSync(path, new Uint8Array(nameSize), { mode });
-      const f = new LastServerFile(path, nameSize, lock, mode, durable);
-      f.read();
-      return f;
-    } catch (e) { lock.release(); throw e; }
+    const r = LastServerFile.#lockFile(path, nameSize, mode);
+    if (r.created && durable) { try { r.segment.flush({ durable: true }); } catch { /* best effort */ } fsyncDir(dirname(path)); }
+    return new LastServerFile(path, nameSize, r.segment, mode, durable);
   }
-  /** Raw bytes (exactly nameSize). */
-  read(): Uint8Array {
-    let b: Buffer;
-    try { b = readFileSync(this.path); } catch (e) { throw fileError('open', this.path, e); }
-    if (b.length !== this.nameSize) {
-      throw new TcpshmError('ERR_LAYOUT_MISMATCH', `${this.path} has ${b.length} bytes, expected nameSize ${this.nameSize}`,
-        { details: { path: this.path, field: 'size', expected: this.nameSize, actual: b.length } });
-    }
-    return new Uint8Array(b);
-  }
+  /** Raw bytes (exactly nameSize), a private copy. */
+  read(): Uint8Array { return this.#seg.uint8(0, this.nameSize).slice(); }
   write(name: string, point?: (p: string) => void): void {
-    const b = new Uint8Array(this.nameSize);
-    b.set(new TextEncoder().encode(name).subarray(0, this.nameSize - 1));
     const tmp = `${this.path}.tmp`;
+    rmSync(tmp, { force: true }); // a leftover of a crash; only the lock holder writes it
+    const next = LastServerFile.#lockFile(tmp, this.nameSize, this.#mode).segment;
     try {
-      const fd = openSync(tmp, 'w', this.#mode);
-      try { writeSync(fd, b); if (this.#durable) fsyncSync(fd); } finally { closeSync(fd); }
+      const b = next.uint8(0, this.nameSize);
+      b.set(new TextEncoder().encode(name).subarray(0, this.nameSize - 1));
+      if (this.#durable) next.flush({ durable: true });
       point?.('tcpshm-queue.lastserver.beforeRename');
       renameSync(tmp, this.path);
-      if (this.#durable) fsyncDir(dirname(this.path));
-    } catch (e) { throw fileError('open', this.path, e); }
+    } catch (e) { next.close(); throw fileError('open', this.path, e); }
+    if (this.#durable) fsyncDir(dirname(this.path));
+    this.#seg.close();
+    this.#seg = next;
   }
-  close(): void { this.#lock.release(); }
+  close(): void { this.#seg.close(); }
 }
