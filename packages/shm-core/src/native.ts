@@ -219,6 +219,8 @@ function load(): NativeApi {
     };
   };
   loaded.detach = (buf) => (detachFn ? detachFn(buf) : false);
+  // §3.2: checked at load so FIFO wake handles can default to the socket watcher without it.
+  fdPollAvailable = typeof (koffi as unknown as { node?: { poll?: unknown } }).node?.poll === 'function';
   // §3.2: the SIGBUS guard is installed as the library loads (before any mapping exists), and the shim's
   // poisoned[] table is viewed once for the life of the process.
   if (process.env['SHMKIT_NO_SIGBUS_GUARD'] !== '1' && loaded.init(0) >= 0) {
@@ -229,6 +231,13 @@ function load(): NativeApi {
 }
 
 let guardPoisoned: Uint32Array | null = null;
+let fdPollAvailable = false;
+/** Whether koffi's libuv poll handle exists (checked at load, §3.2). Without it FIFO wake handles use the
+ *  `socket` watcher and eventfd waits throw ERR_UNSUPPORTED_PLATFORM. Loads the library. */
+export function hasFdPoll(): boolean {
+  native();
+  return fdPollAvailable;
+}
 /** The SIGBUS guard's `poisoned[1024]` (§4.5), or null when the guard is off (`SHMKIT_NO_SIGBUS_GUARD=1`,
  *  or shk_init failed). Loads the library. */
 export function sigbusGuardTable(): Uint32Array | null {

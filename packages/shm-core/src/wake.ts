@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { ShmkitError, syscallError } from './errors.js';
-import { native } from './native.js';
+import { hasFdPoll, native } from './native.js';
 import { objectName, type PackageToken } from './names.js';
 import { SHM_DIR } from './names.js';
 
@@ -21,7 +21,7 @@ type PollWatch = ReturnType<ReturnType<typeof native>['poll']>;
 interface PendingWait { resolve(v: boolean): void; reject(e: unknown): void; done(): void }
 
 function defaultWatcher(): WakeWatcher {
-  return process.env['SHMKIT_WAKE_WATCHER'] === 'socket' ? 'socket' : 'poll';
+  return process.env['SHMKIT_WAKE_WATCHER'] === 'socket' || !hasFdPoll() ? 'socket' : 'poll';
 }
 function checkWatcher(w: unknown, kind: WakeKind): WakeWatcher {
   if (w !== 'poll' && w !== 'socket') throw new ShmkitError('ERR_INVALID_ARGUMENT', `watcher must be 'poll' or 'socket', got ${String(w)}`);

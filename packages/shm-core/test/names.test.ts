@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
 import { uniqueName } from '@shmkit/testkit';
 import { isShmkitError, isValidName, objectName, objectPath, parseObjectName, PACKAGES, Segment, validateName, validatePart, type PackageToken } from '../src/index.js';
 import { native } from '../src/native.js';
@@ -8,26 +9,22 @@ function codeOf(f: () => unknown): string | undefined {
   return undefined;
 }
 
-// Seeded so a failure reproduces; stands in for the fast-check property of spec §8 row 8.
-function rng(seed: number) { return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32); }
-const pick = (r: () => number, chars: string, n: number) => Array.from({ length: n }, () => chars[Math.floor(r() * chars.length)]).join('');
+const chars = (alphabet: string, minLength: number, maxLength: number) =>
+  fc.array(fc.constantFrom(...alphabet), { minLength, maxLength }).map((a) => a.join(''));
+const tokens = Object.keys(PACKAGES) as PackageToken[];
 
 describe('object names', () => {
-  it('parseObjectName inverts objectName for random valid names and parts', () => {
-    const r = rng(42);
-    const tokens = Object.keys(PACKAGES) as PackageToken[];
+  it('parseObjectName inverts objectName for random valid names and parts (§8 test 8)', () => {
     // A package's part grammar is specific (a fixed set of parts); names may themselves contain dots.
     const partRe = /ring|readers|(?:seg|wake)\.[0-9]+/;
-    const parts = ['ring', 'readers', 'seg', 'wake'];
-    for (let i = 0; i < 2000; i++) {
-      const pkg = tokens[Math.floor(r() * tokens.length)]!;
-      const name = pick(r, 'ABCxyz0189', 1) + pick(r, 'abcXYZ019_-', Math.floor(r() * 30)) + (r() < 0.3 ? '.v' + pick(r, '0123', 2) : '');
-      const p = parts[Math.floor(r() * parts.length)]!;
-      const part = r() < 0.3 ? undefined : p.length > 4 || p === 'ring' ? p : `${p}.${Math.floor(r() * 99)}`;
-      const full = objectName(pkg, name, part);
-      const parsed = parseObjectName(full, () => partRe);
-      expect(parsed).toMatchObject({ package: pkg, packageToken: pkg, name, part, temp: undefined });
-    }
+    const name = fc.tuple(chars('ABCxyz0189', 1, 1), chars('abcXYZ019_-', 0, 60), fc.option(chars('0123', 1, 3), { nil: undefined }))
+      .map(([first, rest, version]) => first + rest + (version === undefined ? '' : `.v${version}`))
+      .filter((n) => n.length <= 100);
+    const part = fc.option(fc.oneof(fc.constantFrom('ring', 'readers'), fc.tuple(fc.constantFrom('seg', 'wake'), fc.nat(999)).map(([p, n]) => `${p}.${n}`)), { nil: undefined });
+    fc.assert(fc.property(fc.constantFrom(...tokens), name, part, (pkg, n, pt) => {
+      const parsed = parseObjectName(objectName(pkg, n, pt), () => partRe);
+      expect(parsed).toMatchObject({ package: pkg, packageToken: pkg, name: n, part: pt, temp: undefined });
+    }), { numRuns: 2000 });
   });
 
   it('recognises temporary names and foreign files', () => {
@@ -88,21 +85,14 @@ describe('object names', () => {
     } finally { for (const s of spies) s.mockRestore(); }
   });
 
-  it('invalid user names never parse as a valid name (§8 test 8, seeded property)', () => {
-    const r = rng(7);
-    const tokens = Object.keys(PACKAGES) as PackageToken[];
-    const alphabet = 'aZ9._-/ \0\né~';
-    let invalid = 0;
-    for (let i = 0; i < 3000; i++) {
-      const name = pick(r, alphabet, Math.floor(r() * 12));
-      if (isValidName(name)) continue;
-      invalid++;
-      const pkg = tokens[Math.floor(r() * tokens.length)]!;
+  it('invalid user names never parse as a valid name (§8 test 8)', () => {
+    const invalidName = chars('aZ9._-/ \0\né~', 0, 12).filter((n) => !isValidName(n));
+    fc.assert(fc.property(fc.constantFrom(...tokens), invalidName, (pkg, name) => {
       expect(codeOf(() => objectName(pkg, name))).toMatch(/^ERR_INVALID_NAME:(empty|bad-char|bad-first-char)$/);
       // Neither for a package without parts nor for one with a fixed part grammar.
       expect(parseObjectName(`shmkit.${pkg}.${name}`, () => null)).toBeUndefined();
       expect(parseObjectName(`shmkit.${pkg}.${name}.ring`, () => /ring|readers/)).toBeUndefined();
-    }
-    expect(invalid).toBeGreaterThan(1000);
+    }), { numRuns: 2000 });
   });
+
 });
