@@ -1,5 +1,6 @@
 // `pnpm lint` step: @arethetypeswrong/cli on the packed tarball of every publishable (non-private)
 // workspace package. Offline: `attw --pack` packs locally. Exits 1 if any package has a problem.
+// Profile node16: engines is Node >= 20.19, so node10 resolution (no `exports` subpaths) is out of scope.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,7 +16,7 @@ for (const d of dirs) {
   const pkg = JSON.parse(readFileSync(pj, 'utf8'));
   if (pkg.private) continue;
   checked++;
-  const r = spawnSync(attw, ['--pack', join(root, d), '--format', 'ascii'], { encoding: 'utf8' });
+  const r = spawnSync(attw, ['--pack', join(root, d), '--format', 'ascii', '--profile', 'node16'], { encoding: 'utf8' });
   const ok = r.status === 0;
   if (!ok) failed++;
   process.stdout.write(`attw ${pkg.name}: ${ok ? 'ok' : 'PROBLEMS'}\n`);
