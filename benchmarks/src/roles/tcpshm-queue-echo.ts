@@ -22,6 +22,18 @@ function waitConfig(mode: ModeLabel) {
 }
 const yieldLoop = () => new Promise<void>((res) => setImmediate(res));
 
+/** Both roles tear down at once: a shared ring stays role-locked (OFD lock) until the peer has closed
+ *  it, so removal is retried on ERR_TCPSHM_FILE_LOCKED for a bounded time. */
+async function removeWhenReleased(o: Parameters<typeof removeTcpshmState>[0]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try { await removeTcpshmState(o); return; } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_TCPSHM_FILE_LOCKED' || Date.now() > deadline) throw e;
+      await new Promise((res) => setTimeout(res, 5));
+    }
+  }
+}
+
 /** Server handler: copy the payload into a new record of the same type, push, pop. */
 function echo(m: Message, c: TcpshmConnection): void {
   const off = c.allocAt(m.length, m.type);
@@ -195,11 +207,11 @@ defineRole({
   async teardown() {
     if (client) {
       await client.close();
-      await removeTcpshmState({ ptcpDir: dir, localName: clientName, remoteName: serverName, role: 'client' });
+      await removeWhenReleased({ ptcpDir: dir, localName: clientName, remoteName: serverName, role: 'client' });
     }
     if (server) {
       await server.close();
-      await removeTcpshmState({ ptcpDir: dir, localName: serverName, remoteName: clientName, role: 'server' });
+      await removeWhenReleased({ ptcpDir: dir, localName: serverName, remoteName: clientName, role: 'server' });
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
   },

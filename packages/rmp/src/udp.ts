@@ -20,7 +20,12 @@ export function udpRegister(group: string, port: number, wake: WakeHandle): () =
     const r: Receiver = { sock, handles: new Set() };
     sock.on('message', () => { for (const h of r.handles) { try { h.signal(); } catch { /* closed */ } } });
     sock.on('error', () => { /* a lost wake-up costs at most recheckMs */ });
-    sock.bind(port, () => { try { sock.addMembership(group, '127.0.0.1'); } catch { /* no multicast: recheck only */ } });
+    // bind and join complete asynchronously: a datagram sent before that is lost, so once joined every
+    // reader registered so far re-checks its ring (one spurious wake at most, never a missed one).
+    sock.bind(port, () => {
+      try { sock.addMembership(group, '127.0.0.1'); } catch { /* no multicast: recheck only */ }
+      for (const h of r.handles) { try { h.signal(); } catch { /* closed */ } }
+    });
     sock.unref();
     receivers.set(key, r);
     rec = r;
