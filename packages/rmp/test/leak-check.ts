@@ -1,13 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
-// Fails the suite if any /dev/shm/shmkit.* object carrying this run's tag is left behind; the tag keeps
-// concurrent suites on one machine from blaming each other.
-export default function setup() {
-  const tag = `tk${randomBytes(3).toString('hex')}`;
-  process.env.SHMKIT_TEST_RUNTAG = tag;
-  return () => {
-    const left = readdirSync('/dev/shm').filter((f) => f.startsWith('shmkit.') && f.includes(tag));
-    for (const f of left) rmSync(`/dev/shm/${f}`, { force: true });
-    if (left.length) throw new Error(`shm objects left behind: ${left.join(', ')}`);
-  };
-}
+// The suite's leak check (testkit): shmkit.* objects of this run.
+import { leakCheck } from '@shmkit/testkit/leak-check';
+export default leakCheck();
