@@ -111,7 +111,13 @@ export interface WaiterOptions {
 /** The wait settings every receiving API of every package accepts, as `wait?: WaitConfig` in its options.
  *  Defaults are WaiterOptions': 'hybrid', 50 µs, 10 ms, 1000 ms. */
 export type WaitConfig = Pick<WaiterOptions, 'mode' | 'spinBudgetUs' | 'spinSliceMs' | 'recheckMs'>;
-export interface WaiterStats { checks: number; parks: number; wakes: number; spuriousWakes: number; timeouts: number }
+export interface WaiterStats {
+  checks: number; parks: number; wakes: number; spuriousWakes: number; timeouts: number;
+  /** Signals a producer sent while this waiter's re-check after announcing already found the data (§5.14: the
+   *  benign race). Each leaves a stale wake-up that a later wait drains as a spurious wake, so a doorbell's
+   *  `signals` is at most `parks + lateSignals`, never more. */
+  lateSignals: number;
+}
 
 function nonNeg(v: unknown, name: string, dflt: number, positive = false): number {
   if (v === undefined) return dflt;
@@ -127,7 +133,7 @@ const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
 
 /** Waits for a condition in shared memory in mode spin, hybrid (default) or block (spec §3.11, §5.15). */
 export class Waiter implements Disposable {
-  readonly stats: WaiterStats = { checks: 0, parks: 0, wakes: 0, spuriousWakes: 0, timeouts: 0 };
+  readonly stats: WaiterStats = { checks: 0, parks: 0, wakes: 0, spuriousWakes: 0, timeouts: 0, lateSignals: 0 };
   readonly mode: WaitMode;
   readonly #seg: Segment;
   readonly #offset: number;
@@ -221,7 +227,7 @@ export class Waiter implements Disposable {
     if (this.#wake === null) throw new ShmkitError('ERR_INVALID_STATE', 'prepareWait needs a WakeHandle');
     this.#park(PARKED_FD);
     this.stats.checks++;
-    if (ready()) { this.#unpark(PARKED_FD); return false; }
+    if (ready()) { if (this.#unpark(PARKED_FD)) this.stats.lateSignals++; return false; }
     this.#prepared = true;
     this.stats.parks++;
     return true;
@@ -267,11 +273,11 @@ export class Waiter implements Disposable {
     testPoint('shm-core.doorbell.afterParkFlag');
   }
   /** §5.14 step 5 (or the undo of steps 1–2): Awake unless a producer or close() changed it; group −1. */
-  #unpark(state: number): void {
-    if (!this.#seg.closed) {
-      Atomics.compareExchange(this.#words, 0, state, AWAKE);
-      if (this.#parked) Atomics.sub(this.#parked, 0, 1);
-    }
+  #unpark(state: number): boolean {
+    if (this.#seg.closed) return false;
+    const was = Atomics.compareExchange(this.#words, 0, state, AWAKE);
+    if (this.#parked) Atomics.sub(this.#parked, 0, 1);
+    return was === AWAKE;
   }
   /** Polls ready() until `until`; reads the clock every 64 checks. */
   #spinUntil(ready: () => boolean, until: number): boolean {
@@ -314,9 +320,9 @@ export class Waiter implements Disposable {
   #announce(state: number, ready: () => boolean, deadline: number): boolean | number {
     this.#park(state);
     this.stats.checks++;
-    if (ready()) { this.#unpark(state); return true; }
+    if (ready()) { if (this.#unpark(state)) this.stats.lateSignals++; return true; }
     const remaining = deadline - performance.now();
-    if (remaining <= 0) { this.#unpark(state); this.stats.timeouts++; return false; }
+    if (remaining <= 0) { if (this.#unpark(state)) this.stats.lateSignals++; this.stats.timeouts++; return false; }
     this.stats.parks++;
     return this.#sleepMs(remaining);
   }

@@ -77,7 +77,7 @@ describe('Waiter across processes (§8 row 27)', () => {
       }
       if (mode === 'block') {
         expect(waiter.stats.parks).toBeGreaterThanOrEqual(1);
-        expect(bell.signals).toBeLessThanOrEqual(waiter.stats.parks + 1);
+        expect(bell.signals).toBeLessThanOrEqual(waiter.stats.parks + waiter.stats.lateSignals);
       }
       expect(bell.state).toBe(DoorbellState.Awake);
       waiter.close();
@@ -100,7 +100,7 @@ describe('Waiter across processes (§8 row 27)', () => {
       }
       expect(seen).toBe(500);
       expect(waiter.stats.parks).toBeGreaterThanOrEqual(1);
-      expect(bell.signals).toBeLessThanOrEqual(waiter.stats.parks + 1);
+      expect(bell.signals).toBeLessThanOrEqual(waiter.stats.parks + waiter.stats.lateSignals);
       return child.exited.then((c) => { expect(c).toBe(0); waiter.close(); done(); });
     } catch (e) { done(); throw e; }
   });
@@ -159,8 +159,9 @@ describe('no lost wake-up under stress (§5.14)', () => {
       expect(peer.parks).toBeGreaterThan(0);
       expect(peer.wakes).toBe(peer.parks);
       expect(waiter.stats.wakes).toBe(waiter.stats.parks);
-      // only parked waiters were signalled: never more signals than parks (+1 stale) on our side
-      expect(mine.signals).toBeLessThanOrEqual(waiter.stats.parks + 1);
+      // only announced waiters were signalled, at most once per announcement: a park, or a re-check that
+      // found the data while the peer's signal was already on its way (counted, drained later as spurious)
+      expect(mine.signals).toBeLessThanOrEqual(waiter.stats.parks + waiter.stats.lateSignals);
       waiter.close();
     } finally { toPeer.close(); wake.close(); done(); }
   });
@@ -184,7 +185,7 @@ describe('no lost wake-up under stress (§5.14)', () => {
       expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);
       const rang = async (c: typeof a) => Number((await c.waitLine((l) => l.startsWith('done'))).split(' ')[1]);
       expect(bell.signals).toBe(await rang(a) + await rang(b));
-      expect(bell.signals).toBeLessThanOrEqual(waiter.stats.parks + 1);
+      expect(bell.signals).toBeLessThanOrEqual(waiter.stats.parks + waiter.stats.lateSignals);
       // recheckMs 0: every sleep ended by a wake-up, none by its timeout
       expect(waiter.stats.parks).toBeGreaterThan(0);
       expect(waiter.stats.wakes).toBe(waiter.stats.parks);
