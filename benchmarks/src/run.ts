@@ -13,8 +13,8 @@ import {
   type BaselineId, type ModeLabel, type Placement, type RoleContext, type Scenario,
 } from './api.js';
 import { baselineScenario } from './baselines.js';
-import { chartSeries, progressLine, replaceBlock, summaryLine, svgChart, type Cell, type Machine, type Results } from './format.js';
-import { docsBlock } from './docs.js';
+import { BEGIN, END, chartSeries, progressLine, replaceBlock, summaryLine, svgChart, type Cell, type Machine, type Results } from './format.js';
+import { docsBlock, readmeBlock } from './docs.js';
 import { cpuOfB, cpuPlacement, placementUnavailable, roleCpus } from './placement.js';
 import { median, runStats } from './stats.js';
 import { Budget } from './budget.js';
@@ -296,6 +296,13 @@ function writeOutputs(res: Results, f: Flags, scenarios: Scenario[]): string {
     for (const p of charts) writeFileSync(join(docs, `benchmarks-latency-${p}.svg`), svgChart(`RTT p50 vs payload size (${p})`, chartSeries(res.cells, p)));
     const old = existsSync(md) ? readFileSync(md, 'utf8') : '# shmkit benchmarks\n\n';
     writeFileSync(md, replaceBlock(old, docsBlock(res, scenarios, charts)));
+    // The root README's benchmark table: only where it has the markers, on the cross placement when measured.
+    const readme = join(repoRoot, 'README.md');
+    const text = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
+    if (text.includes(BEGIN) && text.includes(END)) {
+      const p = charts.includes('cross') ? 'cross' : charts[0] ?? 'unpinned';
+      writeFileSync(readme, replaceBlock(text, readmeBlock(res, p, charts.includes(p))));
+    }
   }
   return file;
 }
