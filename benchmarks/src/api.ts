@@ -40,7 +40,15 @@ export interface Scenario {
    *  same mode when there is one), with the ratio `label` = ours / theirs (p50, or msgs/s for
    *  throughput cells), inverted when `invert`. */
   compare?: Array<{ scenario: string; label: string; invert?: boolean }>;
+  /** Pingpong matrices: the (mode, placement) pairs with a mode of `modes` (default: every mode of the
+   *  scenario) and a placement of `placements` run every size of `sizes.full`; every other pair runs only
+   *  the `points` sizes (default 64 B and 64 KiB, the reference points of testkit-and-benchmarks.md §9.1).
+   *  Baseline cells run every size at the sweep placements and the points elsewhere. Full runs without
+   *  `--size` only; absent: every pair runs every size. */
+  sweep?: { modes?: ModeLabel[]; placements: Placement[]; points?: number[] };
 }
+/** Sizes of the cells off the size sweep (Scenario.sweep). */
+export const SWEEP_POINTS: readonly number[] = [64, 65536];
 
 export interface RoleContext {
   scenario: Scenario; size: number; mode: ModeLabel; placement: Placement; role: string;
@@ -100,6 +108,13 @@ export function validateScenario(s: Scenario): void {
   if (!Array.isArray(s.baselines)) throw where('baselines must be an array');
   for (const b of s.baselines) if (!BASELINES.includes(b)) throw where(`unknown baseline ${JSON.stringify(b)}`);
   if (s.baselines.length > 0 && s.pattern !== 'pingpong') throw where('baselines are implemented for pattern pingpong only');
+  if (s.sweep !== undefined) {
+    const w = s.sweep;
+    if (!w || typeof w !== 'object' || !Array.isArray(w.placements) || w.placements.length === 0 || w.placements.some((p) => !s.placements.includes(p))) throw where('sweep.placements must be a non-empty subset of placements');
+    if (w.modes !== undefined && (!Array.isArray(w.modes) || w.modes.length === 0 || w.modes.some((m) => !s.modes.includes(m)))) throw where('sweep.modes must be a non-empty subset of modes');
+    const pts = w.points ?? SWEEP_POINTS;
+    if (!Array.isArray(pts) || pts.length === 0 || pts.some((n) => !s.sizes.full.includes(n))) throw where('sweep.points must be a non-empty subset of sizes.full');
+  }
   if (typeof s.title !== 'string' || typeof s.package !== 'string' || typeof s.impl !== 'string') throw where('title, package and impl are strings');
 }
 

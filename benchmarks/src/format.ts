@@ -15,6 +15,9 @@ export interface Cell {
   cpus?: Record<string, number[] | null>;
   unit?: string;
   elapsedMs?: number;
+  /** Baseline cells only: the scenario whose identical baseline cell (same size, placement and counts) of
+   *  this run was measured; this cell is a copy of it. */
+  sharedFrom?: string;
 }
 export interface Machine { cpuModel: string; vcpus: number; virtualized: boolean; kernel: string; node: string; koffi: string | null; zeromq: string | null; taskset: boolean }
 export interface Results { schemaVersion: 1; startedAt: string; quick: boolean; gitCommit: string | null; machine: Machine; cells: Cell[]; interrupted?: boolean }
@@ -33,6 +36,7 @@ export function summaryLine(c: Cell): string {
     o.ratio_p99 = Object.fromEntries(Object.entries(c.ratios).map(([k, v]) => [k, v.p99]));
   }
   o.status = c.status;
+  if (c.sharedFrom) o.shared_from = c.sharedFrom;
   if (c.reason) o.reason = c.reason;
   if (c.error) o.error = c.error;
   return SUMMARY_PREFIX + JSON.stringify(o);
@@ -54,7 +58,7 @@ export function progressLine(i: number, total: number, c: Cell): string {
   if (c.status !== 'ok') return `[${i}/${total}] ${what}  ${c.status}${c.reason ? ` (${c.reason})` : ''}${c.error ? `: ${c.error}` : ''}`;
   if (c.opsPerSec !== null) return `[${i}/${total}] ${what}  ${Math.round(c.opsPerSec)} ops/s`;
   if (c.unit === 'ns/op') return `[${i}/${total}] ${what}  p50 ${Number(c.p50Ns!.toPrecision(3))} ns  p99 ${Number(c.p99Ns!.toPrecision(3))} ns`;
-  return `[${i}/${total}] ${what}  p50 ${usLabel(c.p50Ns)} µs  p99 ${usLabel(c.p99Ns)} µs`;
+  return `[${i}/${total}] ${what}  p50 ${usLabel(c.p50Ns)} µs  p99 ${usLabel(c.p99Ns)} µs${c.sharedFrom ? `  (shared with ${c.sharedFrom})` : ''}`;
 }
 
 export const BEGIN = '<!-- bench:begin -->';

@@ -9,12 +9,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WakeHandle } from '@shmkit/shm-core';
 import {
-  MODES, PLACEMENTS, perSize, registeredScenarios, setLoadingFile,
+  MODES, PLACEMENTS, SWEEP_POINTS, perSize, registeredScenarios, setLoadingFile,
   type BaselineId, type ModeLabel, type Placement, type RoleContext, type Scenario,
 } from './api.js';
 import { baselineScenario } from './baselines.js';
-import { chartSeries, progressLine, replaceBlock, summaryLine, svgChart, type Cell, type Machine, type Results } from './format.js';
-import { docsBlock } from './docs.js';
+import { BEGIN, END, chartSeries, progressLine, replaceBlock, summaryLine, svgChart, type Cell, type Machine, type Results } from './format.js';
+import { docsBlock, readmeBlock } from './docs.js';
 import { cpuOfB, cpuPlacement, placementUnavailable, roleCpus } from './placement.js';
 import { median, runStats } from './stats.js';
 import { Budget } from './budget.js';
@@ -97,10 +97,15 @@ export function buildMatrix(all: Scenario[], f: Flags): CellPlan[] {
     if (f.placements.length) placements = s.placements.filter((p) => f.placements.includes(p));
     let bl = f.baselines ? s.baselines : [];
     if (f.quick) bl = bl.filter((b) => b === 'net-uds');
+    // The size sweep (Scenario.sweep) applies to full runs that do not name their own sizes.
+    const sw = !f.quick && f.sizes.length === 0 ? s.sweep : undefined;
+    const points = sw?.points ?? SWEEP_POINTS;
+    const swept = (mode: ModeLabel | null, placement: Placement, size: number) =>
+      !sw || points.includes(size) || (sw.placements.includes(placement) && (mode === null || (sw.modes ?? s.modes).includes(mode)));
     for (const size of sizes) for (const placement of placements) {
       // Baselines first, so the shmkit cells' summary lines carry their ratios.
-      for (const b of bl) plans.push({ scenario: baselineScenario(b, s), base: s, baseline: b, size, mode: 'n/a', placement });
-      for (const mode of modes) plans.push({ scenario: s, base: s, baseline: null, size, mode, placement });
+      if (swept(null, placement, size)) for (const b of bl) plans.push({ scenario: baselineScenario(b, s), base: s, baseline: b, size, mode: 'n/a', placement });
+      for (const mode of modes) if (swept(mode, placement, size)) plans.push({ scenario: s, base: s, baseline: null, size, mode, placement });
     }
   }
   return plans;
@@ -139,6 +144,27 @@ async function expect(r: RoleProc, type: string, timeoutMs: number): Promise<any
   }
 }
 
+/** Measured operations per run, warm-up operations before each run, and runs of one cell. */
+export function cellCounts(plan: CellPlan, f: Flags): { n: number; warmup: number; runs: number } {
+  const s = plan.scenario;
+  return {
+    n: f.iterations ?? perSize(f.quick ? s.iterations.quick : s.iterations.full, plan.size),
+    warmup: f.iterations !== null ? Math.ceil(f.iterations / 10) : perSize(f.quick ? s.warmup.quick : s.warmup.full, plan.size),
+    runs: f.runs ?? (f.quick ? s.runs.quick : s.runs.full),
+  };
+}
+/** Baseline cells depend only on the baseline, size, placement and counts: scenarios whose baseline cells
+ *  agree on all of these share one measurement per run of the suite (the later ones record `sharedFrom`). */
+export function baselineKey(plan: CellPlan, f: Flags): string | null {
+  if (plan.baseline === null) return null;
+  const { n, warmup, runs } = cellCounts(plan, f);
+  return `${plan.baseline}|${plan.size}|${plan.placement}|${n}|${warmup}|${runs}`;
+}
+/** A copy of a measured baseline cell for another scenario of the same run. */
+export function sharedCell(from: Cell, plan: CellPlan): Cell {
+  return { ...from, scenario: plan.base.id, runs: from.runs.map((r) => ({ ...r })), ratios: {}, sharedFrom: from.sharedFrom ?? from.scenario, elapsedMs: 0 };
+}
+
 let cellCounter = 0;
 const runId = randomBytes(3).toString('hex');
 function leftovers(name: string): string[] {
@@ -154,15 +180,14 @@ export async function runCell(plan: CellPlan, f: Flags): Promise<Cell> {
     opsPerSec: null, bytesPerSec: null, ratios: {}, status: 'ok', cpus, unit: s.unit ?? (s.pattern === 'micro' ? 'ns/op' : s.pattern === 'wakeup' ? 'µs one-way' : 'µs RTT'),
   };
   const t0 = Date.now();
-  const n = f.iterations ?? perSize(f.quick ? s.iterations.quick : s.iterations.full, plan.size);
-  const warmup = f.iterations !== null ? Math.ceil(f.iterations / 10) : perSize(f.quick ? s.warmup.quick : s.warmup.full, plan.size);
-  const runs = f.runs ?? (f.quick ? s.runs.quick : s.runs.full);
+  const { n, warmup, runs } = cellCounts(plan, f);
   const name = `bench-${runId}-${(cellCounter++).toString(36)}`;
   const efds: WakeHandle[] = [];
   for (let i = 0; i < (s.eventfds ?? 0); i++) efds.push(WakeHandle.eventfd());
   const procs: RoleProc[] = [];
   try {
     for (const rs of s.roles) procs.push(spawnRole(s, rs.name, cpus[rs.name] ?? null, efds.map((e) => e.fd)));
+    for (let i = 0; i < procs.length; i++) procs[i]!.proc.send({ type: 'load', entry: s.roles[i]!.entry });
     for (const e of efds.splice(0)) e.close();
     const peers: Record<string, unknown> = {};
     for (let i = 0; i < procs.length; i++) {
@@ -271,6 +296,13 @@ function writeOutputs(res: Results, f: Flags, scenarios: Scenario[]): string {
     for (const p of charts) writeFileSync(join(docs, `benchmarks-latency-${p}.svg`), svgChart(`RTT p50 vs payload size (${p})`, chartSeries(res.cells, p)));
     const old = existsSync(md) ? readFileSync(md, 'utf8') : '# shmkit benchmarks\n\n';
     writeFileSync(md, replaceBlock(old, docsBlock(res, scenarios, charts)));
+    // The root README's benchmark table: only where it has the markers, on the cross placement when measured.
+    const readme = join(repoRoot, 'README.md');
+    const text = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
+    if (text.includes(BEGIN) && text.includes(END)) {
+      const p = charts.includes('cross') ? 'cross' : charts[0] ?? 'unpinned';
+      writeFileSync(readme, replaceBlock(text, readmeBlock(res, p, charts.includes(p))));
+    }
   }
   return file;
 }
@@ -302,32 +334,42 @@ async function main(): Promise<number> {
   const plans = buildMatrix(scenarios, f);
   if (plans.length === 0) { process.stderr.write('no scenario matches\n'); return 2; }
   if (f.list) {
-    for (const p of plans) process.stderr.write(`${p.base.id}${p.baseline ? `[${p.baseline}]` : ''} ${p.size} ${p.mode} ${p.placement}\n`);
-    process.stderr.write(`${plans.length} cells\n`);
+    const seen = new Map<string, string>();
+    let shared = 0;
+    for (const p of plans) {
+      const key = baselineKey(p, f), from = key === null ? undefined : seen.get(key);
+      if (from !== undefined) shared++; else if (key !== null) seen.set(key, p.base.id);
+      process.stderr.write(`${p.base.id}${p.baseline ? `[${p.baseline}]` : ''} ${p.size} ${p.mode} ${p.placement}${from !== undefined ? ` (shared with ${from})` : ''}\n`);
+    }
+    process.stderr.write(`${plans.length} cells (${plans.length - shared} measured, ${shared} baseline cells shared)\n`);
     return 0;
   }
   const res: Results = { schemaVersion: 1, startedAt: new Date().toISOString(), quick: f.quick, gitCommit: gitCommit(), machine: machine(zmq), cells: [] };
   let interrupted = false;
   process.once('SIGINT', () => { interrupted = true; for (const c of live) c.kill('SIGKILL'); });
   const budget = new Budget(f.budgetS === null ? null : f.budgetS * 1000, () => Date.now());
+  const measured = new Map<string, Cell>();
   const progress = await makeProgress();
   progress.start(plans.length);
   for (let i = 0; i < plans.length; i++) {
     const p = plans[i]!;
     const skip = (reason: string): Cell => ({ scenario: p.base.id, impl: p.baseline ?? p.scenario.impl, baseline: p.baseline !== null, pattern: p.scenario.pattern, size: p.size, mode: p.mode, placement: p.placement, runs: [], p50Ns: null, p99Ns: null, opsPerSec: null, bytesPerSec: null, ratios: {}, status: 'skipped', reason });
     const key = `${p.scenario.pattern}:${p.baseline ?? p.scenario.impl}`;
+    const bkey = baselineKey(p, f);
     let cell: Cell;
     const na = placementUnavailable(p.placement);
     if (interrupted) break;
     if (na) cell = skip(na);
     else if (p.mode === 'spin' && p.placement === 'same') cell = skip('spin-on-one-cpu');
     else if (p.baseline === 'zeromq' && zmq === null) cell = skip('zeromq-unavailable');
+    else if (bkey !== null && measured.has(bkey)) cell = sharedCell(measured.get(bkey)!, p);
     else if (!budget.allows(key)) cell = skip('budget');
     else {
       progress.cellStarted(`${p.base.id}${p.baseline ? `[${p.baseline}]` : ''} ${p.size} ${p.mode} ${p.placement}`);
       const started = Date.now();
       cell = await runCell(p, f);
       budget.record(key, Date.now() - started);
+      if (bkey !== null && cell.status === 'ok') measured.set(bkey, cell);
     }
     if (interrupted && cell.status === 'failed') break;
     res.cells.push(cell);

@@ -1,7 +1,7 @@
 // Quick-run opt-out (`quick: false`) and the docs compare columns (`compare`).
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearScenarios, defineScenario, type Scenario } from '../src/api.js';
-import { compareRatio, docsBlock } from '../src/docs.js';
+import { compareRatio, docsBlock, readmeBlock } from '../src/docs.js';
 import type { Cell, Results } from '../src/format.js';
 import { buildMatrix, parseFlags } from '../src/run.js';
 
@@ -48,5 +48,23 @@ describe('compare columns', () => {
     expect(md).toContain('| `rmp.vs-sockets-tcp` | TCP/RMP (time) |');
     expect(md).toContain('| 10 B | hybrid | unpinned | 830 ops/s | 100 ops/s | 8.3 |');
     expect(md).toContain('| 256 KiB | hybrid | unpinned | 179 ops/s | 100 ops/s | 1.79 |');
+  });
+});
+
+describe('README block', () => {
+  it('lists the 64 B and 64 KiB pingpong cells of one placement with their net-uds figures and the chart', () => {
+    const pp = (o: Partial<Cell>) => cell({ scenario: 'core.pingpong', impl: 'shm-core', pattern: 'pingpong', size: 64, mode: 'hybrid', placement: 'cross', p50Ns: 2300, p99Ns: 3700, ...o });
+    const res: Results = { schemaVersion: 1, startedAt: '2026-12-05T00:00:00.000Z', quick: false, gitCommit: null,
+      machine: { cpuModel: 'cpu', vcpus: 2, virtualized: true, kernel: 'k', node: '20.20.2', koffi: '3.3.4', zeromq: null, taskset: true },
+      cells: [
+        pp({ ratios: { 'net-uds': { p50: 0.05, p99: 0.1 } } }),
+        pp({ impl: 'net-uds', baseline: true, mode: 'n/a', p50Ns: 46000, p99Ns: 37000 }),
+        pp({ size: 4096 }), pp({ placement: 'same' }), pp({ size: 65536, mode: 'spin', status: 'failed', p50Ns: null, p99Ns: null }),
+      ] };
+    const md = readmeBlock(res, 'cross', true);
+    expect(md.split('\n').filter((l) => l.startsWith('| `'))).toEqual(['| `core.pingpong` | 64 B | hybrid | 2.3 / 3.7 | 46 / 37 | 0.05 |']);
+    expect(md).toContain('placement `cross`');
+    expect(md).toContain('![RTT p50 vs payload size (cross)](docs/benchmarks-latency-cross.svg)');
+    expect(readmeBlock({ ...res, cells: [] }, 'same', false)).toContain('(no pingpong cells on this placement in the last run)');
   });
 });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScenarioError, clearScenarios, defineScenario, type Scenario } from '../src/api.js';
 import { Budget } from '../src/budget.js';
-import { buildMatrix, globToRe, loadScenarios, parseFlags } from '../src/run.js';
+import { baselineKey, buildMatrix, globToRe, loadScenarios, parseFlags, sharedCell } from '../src/run.js';
+import type { Cell } from '../src/format.js';
 
 const base = (o: Partial<Scenario> = {}): Scenario => ({
   id: 'rmp.pingpong', title: 't', package: '@shmkit/rmp', impl: 'rmp', pattern: 'pingpong',
@@ -87,6 +88,52 @@ describe('flags and matrix', () => {
     const s = defineScenario(base({ id: 'rmp.slow-variant', quick: false }));
     expect(buildMatrix([s], parseFlags(['--quick']))).toHaveLength(0);
     expect(buildMatrix([s], parseFlags([]))).toHaveLength(2 * 3 * 3);
+  });
+});
+
+describe('size sweep and shared baselines', () => {
+  const sweepy = (o: Partial<Scenario> = {}) => base({
+    sizes: { full: [8, 64, 4096, 65536, 1 << 20], quick: [64] }, modes: ['spin', 'hybrid', 'block'],
+    baselines: ['net-uds'], sweep: { modes: ['hybrid'], placements: ['cross'] }, ...o,
+  });
+  const label = (p: { baseline: string | null; size: number; mode: string; placement: string }) => `${p.baseline ?? p.mode}@${p.placement}:${p.size}`;
+  it('runs every size only in the sweep pairs, 64 B and 64 KiB elsewhere; baselines every size at the sweep placements', () => {
+    const s = defineScenario(sweepy());
+    const plans = buildMatrix([s], parseFlags([])).map(label);
+    // cross: 5 sizes × (net-uds + hybrid) + spin and block at 64 B and 64 KiB; same and unpinned: 2 sizes × (net-uds + 3 modes).
+    expect(plans).toHaveLength(5 * 2 + 2 * 2 + 2 * 2 * 4);
+    for (const size of [8, 4096, 1 << 20]) {
+      expect(plans.filter((l) => l.endsWith(`:${size}`)).sort()).toEqual([`hybrid@cross:${size}`, `net-uds@cross:${size}`]);
+    }
+    for (const size of [64, 65536]) expect(plans.filter((l) => l.endsWith(`:${size}`))).toHaveLength(3 * 4);
+  });
+  it('explicit --size and --quick ignore the sweep; a sweep outside the scenario is a load error', () => {
+    const s = defineScenario(sweepy());
+    expect(buildMatrix([s], parseFlags(['--size', '8']))).toHaveLength(3 * 4);
+    // (quick adds spin only where two CPUs can be pinned)
+    expect(buildMatrix([s], parseFlags(['--quick'])).map(label).filter((l) => !l.startsWith('spin'))).toEqual(['net-uds@unpinned:64', 'hybrid@unpinned:64']);
+    expect(() => defineScenario(sweepy({ id: 'rmp.bad1', sweep: { placements: [] } }))).toThrow(/sweep\.placements/);
+    expect(() => defineScenario(sweepy({ id: 'rmp.bad2', placements: ['cross'], sweep: { placements: ['same'] } }))).toThrow(/sweep\.placements/);
+    expect(() => defineScenario(sweepy({ id: 'rmp.bad3', sweep: { modes: ['n/a'], placements: ['cross'] } }))).toThrow(/sweep\.modes/);
+    expect(() => defineScenario(sweepy({ id: 'rmp.bad4', sweep: { placements: ['cross'], points: [128] } }))).toThrow(/sweep\.points/);
+  });
+  it('baseline cells of equal baseline, size, placement and counts share one key; others do not', () => {
+    const a = defineScenario(sweepy({ id: 'core.pingpong' }));
+    const b = defineScenario(sweepy({ id: 'rmp.pingpong' }));
+    const c = defineScenario(sweepy({ id: 'topic.pingpong', iterations: { full: 999, quick: 100 } }));
+    const f = parseFlags([]);
+    const keys = (s: Scenario) => buildMatrix([s], f).map((p) => baselineKey(p, f)).filter((k) => k !== null);
+    expect(keys(a)).toEqual(keys(b));
+    expect(keys(a)).toHaveLength(5 + 2 * 2);
+    expect(keys(c).some((k) => keys(a).includes(k))).toBe(false);
+    const plan = buildMatrix([b], f).find((p) => p.baseline !== null)!;
+    expect(baselineKey(buildMatrix([b], f).find((p) => p.baseline === null)!, f)).toBeNull();
+    const measured: Cell = { scenario: 'core.pingpong', impl: 'net-uds', baseline: true, pattern: 'pingpong', size: plan.size, mode: 'n/a', placement: plan.placement,
+      runs: [{ n: 10, p50Ns: 5, p99Ns: 9, meanNs: 6, minNs: 1, maxNs: 9 }], p50Ns: 5, p99Ns: 9, opsPerSec: null, bytesPerSec: null, ratios: {}, status: 'ok', elapsedMs: 1234 };
+    const copy = sharedCell(measured, plan);
+    expect(copy).toMatchObject({ scenario: 'rmp.pingpong', impl: 'net-uds', p50Ns: 5, p99Ns: 9, sharedFrom: 'core.pingpong', elapsedMs: 0 });
+    expect(copy.runs).toEqual(measured.runs);
+    expect(sharedCell(copy, plan).sharedFrom).toBe('core.pingpong');
   });
 });
 

@@ -76,6 +76,7 @@ defineScenario({
   roles: [{ name: 'echo', entry: 'rmp-pingpong', cpu: 'B' }, { name: 'client', entry: 'rmp-pingpong', cpu: 'A' }],
   sizes: { full: [8, 64, 4 * KiB, 64 * KiB, 1 * MiB, 4 * MiB], quick: [64, 64 * KiB] },
   modes: ['spin', 'hybrid', 'block'], placements: ['same', 'cross', 'unpinned'],
+  sweep: { modes: ['hybrid'], placements: ['cross'] }, // every size in hybrid/cross; the rest at 64 B and 64 KiB
   iterations: { full: (s) => (s <= 4 * KiB ? 4_000 : s <= 64 * KiB ? 800 : 50), quick: (s) => (s <= 4 * KiB ? 1_000 : 300) },
   warmup: { full: (s) => (s <= 4 * KiB ? 400 : s <= 64 * KiB ? 80 : 5), quick: 100 },
   runs: { full: 3, quick: 1 },

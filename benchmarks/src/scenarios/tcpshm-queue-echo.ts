@@ -19,6 +19,7 @@ const base = {
   package: '@shmkit/tcpshm-queue', impl: 'tcpshm-queue', pattern: 'pingpong' as const, roles,
   sizes: { full: SIZES, quick: [68] },
   placements: ['cross', 'unpinned'] as Scenario['placements'],
+  sweep: { placements: ['cross'] as Scenario['placements'], points: [68] }, // unpinned at 68 B only
   iterations: { full: 20_000, quick: 300 }, warmup: { full: 2_000, quick: 50 }, runs: { full: 3, quick: 1 },
 };
 

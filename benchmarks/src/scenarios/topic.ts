@@ -71,6 +71,7 @@ defineScenario({
   sizes: { full: [8, 64, 4 * KiB, 64 * KiB, 1024 * KiB, 4096 * KiB], quick: [64, 64 * KiB] },
   // No 'spin': a spinning pump and the callback that answers share one thread (a 64-B spin cell stalled).
   modes: ['hybrid', 'block'], placements: ['same', 'cross', 'unpinned'],
+  sweep: { modes: ['hybrid'], placements: ['cross'] }, // every size in hybrid/cross; the rest at 64 B and 64 KiB
   iterations: { full: (s) => (s <= 4 * KiB ? 4_000 : s <= 64 * KiB ? 800 : 50), quick: (s) => (s <= 4 * KiB ? 1_000 : 300) },
   warmup: { full: (s) => (s <= 4 * KiB ? 400 : s <= 64 * KiB ? 80 : 5), quick: 100 },
   runs: { full: 3, quick: 1 }, baselines: ['net-uds', 'net-tcp', 'cp-ipc', 'zeromq'], params: { via: 'topic' },

@@ -9,16 +9,52 @@ export type LockResult = 'acquired' | 'recovered';
  *  Layouts that embed mutexes store it in their header and compare it at open. */
 export function nativeMutexSize(): number { return native().mutexSize(); }
 
-/** §5.11 step 5: the mutexes this thread holds, per segment object (offsets). Module state is per
- *  thread: a worker thread loads its own copy of this module. */
-const heldBy = new WeakMap<Segment, Set<number>>();
+/** §5.11 step 5: the mutexes this thread holds belong to the mapped object, not to one Segment object: two
+ *  `open`s of one object in one thread share one held set (keyed by the object's device and inode; offsets
+ *  are the same in both mappings), so a mutex locked through one and unlocked through the other is free in
+ *  both, `heldByMe` agrees, and each Segment's close check (`heldMutexes`) counts the object's held mutexes.
+ *  A Segment that maps only a window of its object (fewer bytes than the object) keeps a set of its own.
+ *  Module state is per thread: a worker thread loads its own copy of this module. */
+interface Held { readonly held: Set<number>; readonly segs: Set<WeakRef<Segment>> }
+const byObject = new Map<string, Held>();
+const heldOf = new WeakMap<Segment, Held>();
+const statScratch = new BigInt64Array(6);
+
+/** `dev:ino` of the object `seg` maps whole, or undefined (closed, a window, or fstat failed). */
+function objectKey(seg: Segment): string | undefined {
+  const fd = seg.fd;
+  if (fd < 0 || native().fstat(fd, statScratch) < 0 || Number(statScratch[0]) !== seg.size) return undefined;
+  return `${statScratch[2]}:${statScratch[1]}`;
+}
+/** Drops collected and closed Segments; true if one is left. */
+function pruned(h: Held): boolean {
+  for (const r of h.segs) { const s = r.deref(); if (s === undefined || s.closed) h.segs.delete(r); }
+  return h.segs.size > 0;
+}
+/** Every open Segment of the object refuses close() while this thread holds one of its mutexes. */
+function publish(h: Held): void {
+  for (const r of h.segs) { const s = r.deref(); if (s !== undefined && !s.closed) s.heldMutexes = h.held.size; }
+}
+function heldFor(seg: Segment): Held {
+  let h = heldOf.get(seg);
+  if (h) return h;
+  const key = objectKey(seg);
+  h = key === undefined ? undefined : byObject.get(key);
+  // A set whose Segments are all closed or collected is dropped: the inode may now name another object.
+  if (h && !pruned(h)) { byObject.delete(key!); h = undefined; }
+  if (!h) { h = { held: new Set(), segs: new Set() }; if (key !== undefined) byObject.set(key, h); }
+  h.segs.add(new WeakRef(seg));
+  heldOf.set(seg, h);
+  seg.heldMutexes = h.held.size;
+  return h;
+}
 
 /** A process-shared, robust, error-checking pthread mutex inside a segment (64 bytes reserved). */
 export class RobustMutex {
   static readonly SIZE = 64;
   readonly #seg: Segment;
   readonly #offset: number;
-  readonly #held: Set<number>;
+  readonly #held: Held;
 
   private constructor(seg: Segment, offset: number) {
     if (!Number.isInteger(offset) || offset < 0 || offset % 8 !== 0 || offset >= seg.size) {
@@ -29,9 +65,7 @@ export class RobustMutex {
       throw new ShmkitError('ERR_UNSUPPORTED_PLATFORM', `${seg.label}: mutex slot at ${offset} is smaller than pthread_mutex_t (${size} bytes)`, { details: { offset, mutexSize: size, segmentSize: seg.size } });
     }
     this.#seg = seg; this.#offset = offset;
-    let held = heldBy.get(seg);
-    if (!held) { held = new Set(); heldBy.set(seg, held); }
-    this.#held = held;
+    this.#held = heldFor(seg);
   }
   /** Creator only, inside CreateOptions.init. Slot must be ≥ shk_mutex_size() and 8-aligned. */
   static init(seg: Segment, offset: number): RobustMutex {
@@ -44,7 +78,7 @@ export class RobustMutex {
 
   #result(r: number, op: string): LockResult | 'busy' | 'timeout' {
     if (r === 0 || r === 1) {
-      this.#held.add(this.#offset); this.#seg.heldMutexes++;
+      this.#held.held.add(this.#offset); publish(this.#held);
       testPoint('shm-core.mutex.afterLock');
       return r === 0 ? 'acquired' : 'recovered';
     }
@@ -60,7 +94,7 @@ export class RobustMutex {
   tryLock(): LockResult | 'busy' {
     // glibc reports EDEADLK for a robust error-checking mutex; a libc that says EBUSY gets the same answer.
     const r = native().mutexTrylock(this.#seg.address(this.#offset));
-    return this.#result(r === 2 && this.#held.has(this.#offset) ? -35 : r, 'pthread_mutex_trylock') as LockResult | 'busy';
+    return this.#result(r === 2 && this.#held.held.has(this.#offset) ? -35 : r, 'pthread_mutex_trylock') as LockResult | 'busy';
   }
   /** As lock(), but gives up with 'timeout' after timeoutMs (CLOCK_MONOTONIC deadline). */
   timedLock(timeoutMs: number): LockResult | 'timeout' {
@@ -73,7 +107,7 @@ export class RobustMutex {
     const r = native().mutexUnlock(this.#seg.address(this.#offset));
     if (r === -1) throw new ShmkitError('ERR_MUTEX_NOT_OWNER', `${this.#seg.label}: unlock by a non-owner`, { errno: 1, syscall: 'pthread_mutex_unlock' });
     if (r < 0) throw syscallError(r, 'pthread_mutex_unlock', this.#seg.label);
-    if (this.#held.delete(this.#offset)) this.#seg.heldMutexes--;
+    if (this.#held.held.delete(this.#offset)) publish(this.#held);
   }
   /** lock → fn(recovered) → unlock (also on throw). A thenable result → unlock, then ERR_ASYNC_IN_LOCK. */
   withLock<T>(fn: (recovered: boolean) => T): T {
@@ -86,8 +120,8 @@ export class RobustMutex {
     }
     return out;
   }
-  /** True while this thread holds the mutex (through any RobustMutex object of this segment object). */
-  get heldByMe(): boolean { return this.#held.has(this.#offset); }
+  /** True while this thread holds the mutex (through any RobustMutex of any Segment of the mapped object). */
+  get heldByMe(): boolean { return this.#held.held.has(this.#offset); }
   /** Owner tid or 0 (diagnostic only). */
   ownerTid(): number { return native().mutexOwner(this.#seg.address(this.#offset)); }
 }

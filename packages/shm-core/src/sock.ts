@@ -141,10 +141,13 @@ interface PendingWait { settle(error?: ShmkitError): void }
 class Readiness {
   readonly #fd: number;
   readonly #what: string;
+
   #watcher: FdWatcher | undefined;
   readonly #pending: { readable: PendingWait | undefined; writable: PendingWait | undefined } = { readable: undefined, writable: undefined };
 
-  constructor(fd: number, what: string) { this.#fd = fd; this.#what = what; }
+  /** `owner`, the socket or server, stays reachable while a wait is pending (the started poll handle is
+   *  strongly held and its callback holds this Readiness), so the leak net never closes an fd being waited on. */
+  constructor(fd: number, what: string, readonly owner: object) { this.#fd = fd; this.#what = what; }
 
   wait(dir: Direction, opts: WaitOptions = {}): Promise<void> {
     const what = `${this.#what}.${dir}()`;
@@ -204,6 +207,18 @@ function delay(ms: number, signal: AbortSignal | undefined, what: string): Promi
   });
 }
 
+/** Leak net (ARCHITECTURE §6), like Segment's and NodeLock's: a UnixSocket owning its fd, or a UnixServer,
+ *  collected without close() warns (`SHMKIT_LEAK`) and closes the fd; a server also unlinks the path socket
+ *  file it created (if the path still is that socket). close() and release() unregister. */
+interface LeakHeld { fd: number; label: string; path?: string; ino?: number }
+const socketLeaks = new FinalizationRegistry<LeakHeld>((held) => {
+  process.emitWarning(`shmkit ${held.label} was not closed`, { code: 'SHMKIT_LEAK' });
+  native().close(held.fd);
+  if (held.path !== undefined) {
+    try { if (lstatSync(held.path).ino === held.ino) unlinkSync(held.path); } catch { /* already gone */ }
+  }
+});
+
 /** Wraps an fd this module created (accept); set by UnixSocket's static block. */
 let adoptSocket: (fd: number, owned: boolean, type: UnixSocketType | undefined) => UnixSocket;
 
@@ -235,7 +250,8 @@ export class UnixSocket implements Disposable {
 
   private constructor(fd: number, owned: boolean, type: UnixSocketType | undefined) {
     this.#fd = fd; this.#owned = owned; this.#eofOnZero = type !== 'dgram';
-    this.#ready = new Readiness(fd, 'UnixSocket');
+    this.#ready = new Readiness(fd, 'UnixSocket', this);
+    if (owned) socketLeaks.register(this, { fd, label: `UnixSocket (fd ${fd})` }, this);
   }
 
   /** Connects to `address`: a filesystem path, or `'\0name'` for the abstract namespace.
@@ -252,6 +268,10 @@ export class UnixSocket implements Disposable {
     const fd = newSocketFd(type, what);
     try {
       if (opts.passCredentials) setPassCred(fd, what);
+      // Deliberate deviation from §5.18 ("wait for writability"), GAPS F10a: a Unix socket whose connect()
+      // failed with EAGAIN is not connected, and Linux gives it no readiness event when the listener's
+      // backlog frees a slot (poll reports it writable and hung up at once), so a writability wait would spin. A
+      // bounded exponential back-off (1 → 50 ms) until `signal` aborts costs at most 50 ms of latency.
       for (let backoff = 1; ; backoff = Math.min(backoff * 2, 50)) {
         const r = n.unixConnect(fd, addr, addr.length);
         if (r === 0) break;
@@ -350,6 +370,7 @@ export class UnixSocket implements Disposable {
   release(): number {
     const fd = this.#open('release');
     this.#closed = true;
+    socketLeaks.unregister(this);
     this.#ready.close(new ShmkitError('ERR_CLOSED', 'UnixSocket released while waiting'));
     this.#fd = -1;
     return fd;
@@ -359,6 +380,7 @@ export class UnixSocket implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    socketLeaks.unregister(this);
     this.#ready.close(new ShmkitError('ERR_CLOSED', 'UnixSocket closed while waiting'));
     if (this.#owned) native().close(this.#fd);
     this.#fd = -1;
@@ -387,7 +409,8 @@ export class UnixServer implements Disposable, AsyncIterable<UnixSocket> {
 
   private constructor(address: string, fd: number, type: UnixSocketType, passCredentials: boolean, ino: number | undefined) {
     this.address = address; this.#fd = fd; this.#type = type; this.#passCredentials = passCredentials; this.#ino = ino;
-    this.#ready = new Readiness(fd, 'UnixServer');
+    this.#ready = new Readiness(fd, 'UnixServer', this);
+    socketLeaks.register(this, { fd, label: `UnixServer ${printable(address)}`, ...(ino === undefined ? {} : { path: address, ino }) }, this);
   }
 
   /** Binds and listens. `ERR_ADDRESS_IN_USE` if a live listener owns the address; a stale socket file
@@ -489,6 +512,7 @@ export class UnixServer implements Disposable, AsyncIterable<UnixSocket> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    socketLeaks.unregister(this);
     this.#ready.close(new ShmkitError('ERR_CLOSED', 'UnixServer closed while waiting'));
     native().close(this.#fd);
     this.#fd = -1;

@@ -120,4 +120,57 @@ describe('RobustMutex (§3.8, §8 test 22)', () => {
     } finally { seg.unlink(); seg.close(); }
     expect(leftovers(name)).toEqual([]);
   });
+
+  it('two opens of one object in one thread share the held set: lock through one, unlock through the other, close both (GAPS F11)', () => withSegment('mtwo', (seg, m, name) => {
+    const a = Segment.open({ package: 'shm-core', name, layoutMajor: 1 });
+    const b = Segment.open({ package: 'shm-core', name, layoutMajor: 1 });
+    try {
+      const ma = RobustMutex.attach(a, 64), mb = RobustMutex.attach(b, 64);
+      expect(ma.lock()).toBe('acquired');
+      for (const x of [m, ma, mb]) expect(x.heldByMe).toBe(true);
+      expect([seg.heldMutexes, a.heldMutexes, b.heldMutexes]).toEqual([1, 1, 1]);
+      expect(code(() => mb.tryLock())).toBe('ERR_MUTEX_DEADLOCK'); // through the other mapping too
+      expect(code(() => b.close())).toBe('ERR_BUSY'); // the held mutex belongs to the object, whichever Segment
+      mb.unlock();
+      for (const x of [m, ma, mb]) expect(x.heldByMe).toBe(false);
+      expect([seg.heldMutexes, a.heldMutexes, b.heldMutexes]).toEqual([0, 0, 0]);
+      expect(code(() => ma.unlock())).toBe('ERR_MUTEX_NOT_OWNER');
+      a.close(); b.close();
+      expect([a.closed, b.closed]).toEqual([true, true]);
+      // The creator's Segment still maps the object and still tracks it.
+      expect(m.lock()).toBe('acquired');
+      expect(code(() => seg.close())).toBe('ERR_BUSY');
+      m.unlock();
+    } finally { a.close(); b.close(); }
+  }));
+
+  it('a different object (even one reusing a freed inode) starts with nothing held; a memfd window keeps its own set', () => {
+    const first = uniqueName('mreuse');
+    let m1!: RobustMutex;
+    const s1 = Segment.create({ package: 'shm-core', name: first, layoutMajor: 1, size: 4096, init: (s) => { m1 = RobustMutex.init(s, 64); } });
+    m1.lock();
+    s1.heldMutexes = 0; // forced close while holding (as a failed create does): its set must not outlive it
+    s1.unlink(); s1.close();
+    const second = uniqueName('mreuse');
+    let m2!: RobustMutex;
+    const s2 = Segment.create({ package: 'shm-core', name: second, layoutMajor: 1, size: 4096, init: (s) => { m2 = RobustMutex.init(s, 64); } });
+    try {
+      expect(m2.heldByMe).toBe(false);
+      expect(s2.heldMutexes).toBe(0);
+      expect(m2.tryLock()).toBe('acquired');
+      m2.unlock();
+    } finally { s2.unlink(); s2.close(); }
+    const whole = Segment.createMemfd({ package: 'shm-core', name: 'mwindow', layoutMajor: 1, size: 8192 });
+    const win = Segment.fromFd(whole.fd, { package: 'shm-core', layoutMajor: 1, header: false, takeOwnership: false, offset: 4096, length: 4096 });
+    try {
+      const mw = RobustMutex.init(win, 64), mo = RobustMutex.attach(whole, 64);
+      mw.lock();
+      expect(mw.heldByMe).toBe(true);
+      expect(mo.heldByMe).toBe(false); // object offset 4160, not 64
+      expect(whole.heldMutexes).toBe(0);
+      mw.unlock();
+    } finally { win.close(); whole.close(); }
+    expect(leftovers(first)).toEqual([]);
+    expect(leftovers(second)).toEqual([]);
+  });
 });

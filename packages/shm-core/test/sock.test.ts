@@ -472,8 +472,25 @@ describe('crashes and GC', () => {
 
   it('a pending readable() survives garbage collection of its socket (fixture with gc exposed)', async () => {
     const child = spawnFixture(fixture, ['gc-wait', '-']);
-    expect(await child.waitLine((l) => l === 'resolved')).toBe('resolved');
+    expect(await child.waitLine((l) => l.startsWith('resolved'))).toBe('resolved, 0 leak warnings');
     expect(await child.exited).toBe(0);
+  });
+});
+
+describe('leak net (ARCHITECTURE §6, GAPS F10)', () => {
+  it('a UnixSocket pair and a path UnixServer collected without close() warn SHMKIT_LEAK, close their fds and unlink the socket file', async () => {
+    const address = pathAddress('gcleak');
+    const child = spawnFixture(fixture, ['gc-leak', arg(address)]);
+    try {
+      expect(await child.waitLine((l) => l.startsWith('sockets'))).toBe('sockets true true true path true');
+      const leaks = await child.waitLine((l) => l.startsWith('leaks'));
+      expect(leaks).toMatch(/^leaks shmkit UnixServer \S+ was not closed \| shmkit UnixSocket \(fd \d+\) was not closed \| shmkit UnixSocket \(fd \d+\) was not closed$/);
+      expect(leaks).toContain(`UnixServer ${address} was not closed`);
+      expect(await child.waitLine((l) => l.startsWith('closed'))).toBe('closed true true true path false');
+      expect(await child.waitLine((l) => l.startsWith('borrowed'))).toBe('borrowed open true');
+      expect(await child.exited).toBe(0);
+    } finally { rmSync(address, { force: true }); }
+    expect(existsSync(address)).toBe(false);
   });
 });
 
