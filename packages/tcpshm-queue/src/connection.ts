@@ -92,7 +92,9 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   #recvPaused = false;
   #delivering = false;
   #deliverScheduled = false;
-  #corked = false;
+  /** Inside one incoming chunk: flush() only marks, the chunk's end writes everything in one copy and one write. */
+  #batching = false;
+  #flushPending = false;
   #waitingSocketDrain = false;
   // Timers.
   lastSendAt = 0;
@@ -260,6 +262,8 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     const sock = this.#socket;
     if (!q || !sock) return;
     if (q.S === q.W) return;
+    // §5.3 step 6: frames pushed while one incoming chunk is processed go out together at its end.
+    if (this.#batching) { this.#flushPending = true; return; }
     if (sock.writableLength > this.#o.sendHighWaterMark) {
       if (!this.#waitingSocketDrain) {
         this.#waitingSocketDrain = true;
@@ -326,9 +330,13 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     if (!sock) return;
     this.lastRecvAt = performance.now();
     this.counters.bytesReceived += chunk.length;
-    if (!this.#corked) { this.#corked = true; sock.cork(); }
+    const outer = !this.#batching;
+    this.#batching = true;
     try { this.#ingest(chunk); } finally {
-      if (this.#corked) { this.#corked = false; if (this.#socket === sock) sock.uncork(); }
+      if (outer) {
+        this.#batching = false;
+        if (this.#flushPending) { this.#flushPending = false; if (this.#socket === sock) this.flush(); }
+      }
     }
   };
   #onEnd = (): void => { this.endLink(REMOTE_CLOSE()); };
