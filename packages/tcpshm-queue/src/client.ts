@@ -117,6 +117,7 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
   handler(): MessageHandler | undefined { return this.#onMessage; }
   error(err: TcpshmError): void { if (this.listenerCount('error') > 0) this.emit('error', err); }
   kick(conn: TcpshmConnection): void { this.#driver.kick(conn); }
+  canParkForSpace(conn: TcpshmConnection): boolean { return this.#driver.canParkForSpace(conn); }
   controlFrame(conn: TcpshmConnection, type: number, frame: Uint8Array): void { this.#check?.onFrame(conn, type, frame); }
   linkEnded(conn: TcpshmConnection, reason: TcpshmError, byApp: boolean): void {
     this.#driver.remove(conn);

@@ -35,8 +35,10 @@ export interface ConnectionOwner {
   error(err: TcpshmError): void;
   /** SHM mode: a frame of the TCP channel that is not a heartbeat (the SHM check). */
   controlFrame?(conn: TcpshmConnection, type: number, frame: Uint8Array): void;
-  /** SHM mode: new data may be in the receive ring / a held message was released. */
+  /** SHM mode: new data may be in the receive ring / a held message was released / the send ring is full. */
   kick?(conn: TcpshmConnection): void;
+  /** SHM mode: a full send ring of this link is waited for by parking on its `.space` channel. */
+  canParkForSpace?(conn: TcpshmConnection): boolean;
 }
 
 class Msg implements Message {
@@ -90,7 +92,9 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   #recvPaused = false;
   #delivering = false;
   #deliverScheduled = false;
-  #corked = false;
+  /** Inside one incoming chunk: flush() only marks, the chunk's end writes everything in one copy and one write. */
+  #batching = false;
+  #flushPending = false;
   #waitingSocketDrain = false;
   // Timers.
   lastSendAt = 0;
@@ -122,8 +126,17 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     }
     this.producer = args.producer; this.consumer = args.consumer; this.#point = args.point;
     if (this.consumer && args.options.largeMessages !== false) this.consumer.largeMaxSize = args.options.largeMessages.maxSize;
+    if (this.producer) this.producer.maxTotal = Math.min(args.options.maxMessageSize, 65535);
+    this.#maxType = args.options.largeMessages !== false ? 0x7fff : 65535;
+    this.#sendBuf = this.queue ? this.queue.bytes : this.producer!.bytes;
+    if (this.consumer) { const b = this.consumer.bytes; this.#ringAb = b.buffer as ArrayBuffer; this.#ringBase = b.byteOffset; }
     this.#buf = Buffer.allocUnsafe(args.options.tcpRecvBufInitSize);
   }
+  /** Hoisted per connection: the send memory, the largest application type, the receive ring's buffer. */
+  readonly #sendBuf: Uint8Array;
+  readonly #maxType: number;
+  #ringAb: ArrayBuffer | undefined;
+  #ringBase = 0;
 
   get isOpen(): boolean { return this.#socket !== undefined; }
   get isClosed(): boolean { return this.#closed; }
@@ -137,8 +150,8 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
 
   // ---------------------------------------------------------------- sending
   get sendBuffer(): Uint8Array {
-    this.#assertOpen();
-    return this.queue ? this.queue.bytes : this.producer!.bytes;
+    if (this.#closed) this.#assertOpen();
+    return this.#sendBuf;
   }
 
   #checkType(type: number, len: number): void {
@@ -150,10 +163,16 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   }
 
   allocAt(payloadLength: number, msgType: number): number {
-    this.#assertOpen();
-    this.#checkType(msgType, payloadLength);
-    if (this.queue) return this.queue.allocAt(payloadLength, msgType);
-    return this.producer!.allocAt(payloadLength, msgType, this.#o.maxMessageSize);
+    if (this.#closed) this.#assertOpen();
+    // Fast path: integer length >= 0 and type in 1..maxType; anything else goes through the precise checks.
+    if ((payloadLength >>> 0) !== payloadLength || (msgType >>> 0) !== msgType || msgType === 0 || msgType > this.#maxType) this.#checkType(msgType, payloadLength);
+    const p = this.producer;
+    if (p !== undefined) {
+      const off = p.allocAt(payloadLength, msgType);
+      if (off < 0) this.#owner.kick?.(this); // the driver watches for space (parks on `.space` where it can)
+      return off;
+    }
+    return this.queue!.allocAt(payloadLength, msgType);
   }
   alloc(payloadLength: number, msgType: number): Uint8Array | undefined {
     const off = this.allocAt(payloadLength, msgType);
@@ -161,19 +180,22 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     return this.sendBuffer.subarray(off, off + payloadLength);
   }
   pushMore(): void {
-    this.#assertOpen();
-    if (this.queue) {
-      const p = this.queue.pending;
-      this.queue.commit();
-      this.counters.messagesSent++;
-      if (p) this.counters.bytesSent += p.blocks * 8;
-    } else {
-      const n = this.producer!.push();
-      this.counters.messagesSent++; this.counters.bytesSent += n;
-      if (this.producer!.signalled) { this.counters.wakeupsSent++; this.producer!.signalled = false; }
+    if (this.#closed) this.#assertOpen();
+    const pr = this.producer;
+    const counters = this.counters;
+    if (pr !== undefined) {
+      counters.bytesSent += pr.push();
+      counters.messagesSent++;
+      if (pr.signalled) { counters.wakeupsSent++; pr.signalled = false; }
+      return;
     }
+    const q = this.queue!;
+    const p = q.pending;
+    q.commit();
+    counters.messagesSent++;
+    if (p) counters.bytesSent += p.blocks * 8;
   }
-  push(): void { this.pushMore(); if (this.queue) this.flush(); }
+  push(): void { this.pushMore(); if (this.queue !== undefined) this.flush(); }
   send(msgType: number, payload: Uint8Array): boolean {
     if (this.#o.largeMessages !== false && payload.length + HEADER > this.#o.maxMessageSize) return this.#sendLarge(msgType, payload);
     const off = this.allocAt(payload.length, msgType);
@@ -220,8 +242,9 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
         this.#drainWaiters.add(done);
         this.once('close', done);
         opts.signal?.addEventListener('abort', done, { once: true });
-        // A reference SHM consumer never wakes us: poll at most every 1 ms there; otherwise bounded by the deadline.
-        const poll = this.mode === 'shm' ? 1 : Math.min(left, 1000);
+        // SHM: the driver parks on the `.space` channel where the peer signals it (§5.12); a reference consumer,
+        // spin mode or the manual driver never wakes us: poll at most every 1 ms there.
+        const poll = this.mode === 'shm' && this.#owner.canParkForSpace?.(this) !== true ? 1 : Math.min(left, 1000);
         t = setTimeout(done, Math.min(left, poll));
       });
     }
@@ -239,6 +262,8 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     const sock = this.#socket;
     if (!q || !sock) return;
     if (q.S === q.W) return;
+    // §5.3 step 6: frames pushed while one incoming chunk is processed go out together at its end.
+    if (this.#batching) { this.#flushPending = true; return; }
     if (sock.writableLength > this.#o.sendHighWaterMark) {
       if (!this.#waitingSocketDrain) {
         this.#waitingSocketDrain = true;
@@ -281,7 +306,11 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     this.#ackAdvertised = this.queue ? this.queue.A : 0;
     this.counters.logins++;
     this.offlineSince = 0;
-    if (this.mode === 'shm') { this.peerKind = 'unknown'; this.effectiveWaitMode = 'spin'; }
+    if (this.mode === 'shm') {
+      this.peerKind = 'unknown'; this.effectiveWaitMode = 'spin';
+      // A new link: the SHM check decides again whether the peer parks.
+      this.producer!.setPeerWake(undefined); this.consumer!.setPeerWake(undefined);
+    }
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('error', this.#onError);
@@ -301,9 +330,13 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
     if (!sock) return;
     this.lastRecvAt = performance.now();
     this.counters.bytesReceived += chunk.length;
-    if (!this.#corked) { this.#corked = true; sock.cork(); }
+    const outer = !this.#batching;
+    this.#batching = true;
     try { this.#ingest(chunk); } finally {
-      if (this.#corked) { this.#corked = false; if (this.#socket === sock) sock.uncork(); }
+      if (outer) {
+        this.#batching = false;
+        if (this.#flushPending) { this.#flushPending = false; if (this.#socket === sock) this.flush(); }
+      }
     }
   };
   #onEnd = (): void => { this.endLink(REMOTE_CLOSE()); };
@@ -475,7 +508,7 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
         if (c.corrupt) this.#ringCorrupt();
         return undefined;
       }
-      this.#front = new Msg(this, c.frontType, c.frontWhole ?? c.bytes.subarray(off, off + c.frontLength), undefined);
+      this.#front = new Msg(this, c.frontType, c.frontWhole ?? new Uint8Array(this.#ringAb!, this.#ringBase + off, c.frontLength), undefined);
       return this.#front;
     }
     if (this.#carried) { this.#front = this.#carried; return this.#front; }
@@ -506,30 +539,37 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   }
   /** Allocation-free access to the front (SHM: straight from the ring; TCP: from the receive buffer). */
   peekType(): number {
-    if (this.consumer && !this.#front) { this.#assertOpen(); return this.consumer.frontAt() < 0 ? -1 : this.consumer.frontType; }
+    const cs = this.consumer;
+    if (cs !== undefined && this.#front === undefined) { if (this.#closed) this.#assertOpen(); return cs.frontAt() < 0 ? -1 : cs.frontType; }
     const m = this.front(); return m ? m.type : -1;
   }
   peekOffset(): number {
-    if (this.consumer && !this.#front) { this.#assertOpen(); return this.consumer.frontAt(); }
+    const cs = this.consumer;
+    if (cs !== undefined && this.#front === undefined) {
+      if (this.#closed) this.#assertOpen();
+      return cs.frontAt();
+    }
     const m = this.front(); if (!m) return -1;
     return m.payload.byteOffset - this.recvBuffer.byteOffset;
   }
   peekLength(): number {
-    if (this.consumer && !this.#front) { this.#assertOpen(); return this.consumer.frontAt() < 0 ? -1 : this.consumer.frontLength; }
+    const cs = this.consumer;
+    if (cs !== undefined && this.#front === undefined) { if (this.#closed) this.#assertOpen(); return cs.frontAt() < 0 ? -1 : cs.frontLength; }
     const m = this.front(); return m ? m.length : -1;
   }
 
   pop(): void {
-    this.#assertOpen();
-    if (this.consumer) {
-      if (!this.#front && this.consumer.frontAt() < 0) {
-        if (this.consumer.corrupt) this.#ringCorrupt();
+    if (this.#closed) this.#assertOpen();
+    const cs = this.consumer;
+    if (cs !== undefined) {
+      if (!cs.hasFront && cs.frontAt() < 0) {
+        if (cs.corrupt) this.#ringCorrupt();
         throw new TcpshmError('ERR_TCPSHM_NOTHING_TO_POP', 'pop() with no front message');
       }
       this.#front = undefined;
       this.#held = false;
-      this.consumer.pop();
-      if (this.consumer.signalled) { this.counters.wakeupsSent++; this.consumer.signalled = false; }
+      cs.pop();
+      if (cs.signalled) { this.counters.wakeupsSent++; cs.signalled = false; }
       if (!this.#delivering) this.#owner.kick?.(this);
       return;
     }
@@ -572,6 +612,10 @@ export class TcpshmConnection extends EventEmitter<TcpshmConnectionEvents> {
   /** @internal deliver to the handler or iterator; returns the number of messages delivered. */
   deliver(max = Infinity): number {
     if (this.#closed || this.#delivering) return 0;
+    if (this.consumer !== undefined && !this.#iterActive && !this.#held) {
+      // SHM, handler: nothing to do unless a record is visible (one Atomics.load when the ring is empty).
+      if (this.#front === undefined && this.consumer.frontAt() < 0) { if (this.consumer.corrupt) this.#ringCorrupt(); return 0; }
+    }
     let n = 0;
     this.#delivering = true;
     try {

@@ -122,6 +122,7 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
   handler(): MessageHandler | undefined { return this.#onMessage; }
   error(err: TcpshmError): void { if (this.listenerCount('error') > 0) this.emit('error', err); }
   kick(conn: TcpshmConnection): void { this.#driver.kick(conn); }
+  canParkForSpace(conn: TcpshmConnection): boolean { return this.#driver.canParkForSpace(conn); }
   controlFrame(conn: TcpshmConnection, type: number, frame: Uint8Array): void {
     const r = serverCheck(this.#o, conn, type, frame, this.#driver);
     if (r) this.emit('shmCheck', conn, r);
@@ -280,7 +281,7 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
         const offline = inGroup.filter((c) => !c.isOpen).sort((a, b) => a.offlineSince - b.offlineSince);
         if (this.#slotPolicy === 'reference' || offline.length === 0) { this.#reject(sock, TCPSHM_REJECT_TEXT.maxClients, name); return; }
         const victim = offline[0]!;
-        map.delete(victim.remoteName);
+        map.delete(victim.remoteName); this.#all = undefined;
         victim.closeReason = new TcpshmError('ERR_TCPSHM_EVICTED', 'offline slot released for another name', { reasonText: 'Release' });
         this.#m.evictions++;
         victim.dispose();
@@ -305,7 +306,7 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
         this.emit('fileError', undefined, err);
         this.#reject(sock, TCPSHM_REJECT_TEXT.systemError, name); return;
       }
-      map.set(name, conn);
+      map.set(name, conn); this.#all = undefined;
     }
     conn.userData = d.userData;
     let nums = { ack: 0, start: 0, end: 0 };
@@ -360,9 +361,15 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
   *boundConnections(): IterableIterator<TcpshmConnection> {
     for (const m of [this.#bound.tcp, this.#bound.shm]) yield* m.values();
   }
+  /** Every bound connection (TCP then SHM) as an array, rebuilt only when a binding changes: poll() is a hot path. */
+  #all: TcpshmConnection[] | undefined;
   poll(group?: number, maxPerConnection = Infinity): number {
+    const all = (this.#all ??= [...this.#bound.tcp.values(), ...this.#bound.shm.values()]);
     let n = 0;
-    for (const c of this.liveConnections()) if (group === undefined || c.group === group) n += c.deliver(maxPerConnection);
+    for (let i = 0; i < all.length; i++) {
+      const c = all[i]!;
+      if (c.isOpen && (group === undefined || c.group === group)) n += c.deliver(maxPerConnection);
+    }
     return n;
   }
   metrics(): TcpshmServerMetrics {
@@ -382,6 +389,7 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
     this.#pending.clear();
     this.#driver.stop();
     for (const m of [this.#bound.tcp, this.#bound.shm]) { for (const c of m.values()) c.dispose(); m.clear(); }
+    this.#all = undefined;
     if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
     this.emit('close');
   }

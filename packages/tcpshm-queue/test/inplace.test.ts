@@ -24,7 +24,7 @@ describe('in-place rings (§4.10)', () => {
       expect(path).toBe(naming === 'reference' ? `/dev/shm/${a}_${b}.shm` : `/dev/shm/shmkit.tcpshm-queue.${a}_${b}.shm`);
       expect(statSync(path).size).toBe(Q + 256);
       const p = new RingProducer(r.seg.uint8(0, Q + 256), `${a}_${b}`);
-      const off = p.allocAt(100, 7, 65535);
+      const off = p.allocAt(100, 7);
       p.bytes.fill(0xee, off, off + 100); p.push();
       const raw = readFileSync(path);
       expect(raw.readUInt16LE(0)).toBe(108);         // header at byte 0: no shmkit header in front

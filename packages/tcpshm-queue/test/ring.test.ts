@@ -10,7 +10,7 @@ const mkRing = (Q: number, start = 0) => {
   return { bytes, p: new RingProducer(bytes, 'c2s'), c: new RingConsumer(bytes, 'c2s') };
 };
 const put = (p: RingProducer, len: number, type: number, fill: number) => {
-  const off = p.allocAt(len, type, 65535);
+  const off = p.allocAt(len, type);
   if (off < 0) return false;
   p.bytes.fill(fill, off, off + len); p.push(); return true;
 };
@@ -95,6 +95,6 @@ describe('SHM ring §4.10', () => {
     c.resync();
     expect(c.frontAt()).toBe(8); expect(c.frontType).toBe(4); expect(c.frontLength).toBe(142); c.pop();
     expect(ix[32]).toBe(19);
-    expect(() => p.allocAt(8 * 64, 1, 65535)).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE' }));
+    expect(() => p.allocAt(8 * 64, 1)).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE' }));
   });
 });

@@ -4,7 +4,7 @@ import { TcpshmError } from '../errors.js';
 import type { Resolved } from '../options.js';
 import type { TcpshmConnection } from '../connection.js';
 import type { Driver } from './driver.js';
-import { createDataChannel, dataSignaller } from './shm-pair.js';
+import { createDataChannel, createSpaceChannel, dataSignaller, spaceSignaller } from './shm-pair.js';
 import { decodeCheck, encodeCheck, MSG_CHECK_REQ, MSG_CHECK_RSP } from './wire.js';
 import type { WakeHandle } from '@shmkit/shm-core';
 
@@ -14,12 +14,15 @@ export interface ShmCheckResult {
   effectiveWaitMode: 'spin' | 'hybrid' | 'block';
 }
 
+/** The peer parks on `.data` of our send ring: our pushes signal it when it says it is asleep. */
 function wireSignal(conn: TcpshmConnection, sender: string, receiver: string): void {
-  const s = dataSignaller(sender, receiver);
-  const p = conn.producer!;
-  const prev = p.hooks.close;
-  p.peerCanPark = true;
-  p.hooks = { ...p.hooks, wake: () => { s.signal(); }, close: () => { s.close(); prev?.(); } };
+  conn.producer!.setPeerWake(dataSignaller(sender, receiver));
+}
+/** Both sides can park (§5.12, producer mirror): this side's producer waits on `.space` of its send ring,
+ *  and this side's consumer signals the peer's `.space` (of our receive ring) when a pop frees space. */
+function wireSpace(conn: TcpshmConnection, driver: Driver): void {
+  conn.consumer!.setPeerWake(spaceSignaller(conn.remoteName, conn.localName));
+  driver.setSpaceChannel(conn, createSpaceChannel(conn.localName, conn.remoteName));
 }
 
 export class ShmCheckClient {
@@ -79,7 +82,7 @@ export class ShmCheckClient {
     conn.peerKind = 'shmkit';
     const both = (f.flags & 1) === 1 && this.#channel !== undefined;
     if ((f.flags & 1) === 1) wireSignal(conn, conn.localName, conn.remoteName);
-    if (both) this.#driver.setParkable(conn, this.#channel);
+    if (both) { this.#driver.setParkable(conn, this.#channel); wireSpace(conn, this.#driver); }
     const ch = this.#channel;
     this.#channel = both ? undefined : ch; // ownership moved to the driver
     this.#finish({ outcome: 'verified', peerKind: 'shmkit', effectiveWaitMode: both ? this.#o.wait.mode : 'spin' });
@@ -106,7 +109,7 @@ export function serverCheck(o: Resolved, conn: TcpshmConnection, type: number, f
   conn.peerKind = 'shmkit';
   if ((f.flags & 1) === 1) wireSignal(conn, conn.localName, conn.remoteName);
   const both = (f.flags & 1) === 1 && channel !== undefined;
-  if (both) driver.setParkable(conn, channel); else channel?.close();
+  if (both) { driver.setParkable(conn, channel); wireSpace(conn, driver); } else channel?.close();
   conn.effectiveWaitMode = both ? o.wait.mode : 'spin';
   return { outcome: 'verified', peerKind: 'shmkit', effectiveWaitMode: conn.effectiveWaitMode as 'spin' };
 }

@@ -69,3 +69,10 @@ export function createDataChannel(sender: string, receiver: string): WakeHandle 
 export function dataSignaller(sender: string, receiver: string): WakeHandle {
   return WakeHandle.fifoSignaller('tcpshm-queue', `${sender}_${receiver}`, 'data');
 }
+/** The producer of ring <sender>_<receiver> waits for space on `.space` (§4.11); the consumer signals it. */
+export function createSpaceChannel(sender: string, receiver: string): WakeHandle | undefined {
+  try { return WakeHandle.createFifo('tcpshm-queue', `${sender}_${receiver}`, 'space'); } catch { return undefined; }
+}
+export function spaceSignaller(sender: string, receiver: string): WakeHandle {
+  return WakeHandle.fifoSignaller('tcpshm-queue', `${sender}_${receiver}`, 'space');
+}

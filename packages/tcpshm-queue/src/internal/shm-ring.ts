@@ -11,6 +11,8 @@ export interface RingHooks {
   point?: (name: string) => void;
   close?: () => void;
 }
+/** The signalling end of the peer's wake channel (shm-core `WakeHandle.fifoSignaller`). */
+export interface PeerWake { signal(): boolean; close(): void }
 
 class RingBase {
   readonly bytes: Uint8Array;
@@ -18,10 +20,24 @@ class RingBase {
   readonly N: number;
   protected readonly ix: Uint32Array;
   protected readonly dv: DataView;
+  /** Host-order (little-endian) u16 view of the storage: the record header of block p is at [p * 32]. */
+  protected readonly u16: Uint16Array;
   readonly ring: string;
   signalled = false;
   /** The peer can park (it said so in the SHM check): check its parked word after publishing. */
   peerCanPark = false;
+  #peerWake: PeerWake | undefined;
+  /** Installs (or, with undefined, removes) the signaller of the parked peer's channel; closes the previous one. */
+  setPeerWake(w: PeerWake | undefined): void {
+    if (this.#peerWake !== w) this.#peerWake?.close();
+    this.#peerWake = w;
+    this.peerCanPark = w !== undefined;
+  }
+  /** §5.12: the 1 → 2 exchange won; one signal per park. */
+  protected wakePeer(): void {
+    this.signalled = true;
+    if (this.#peerWake !== undefined) this.#peerWake.signal(); else this.hooks.wake?.();
+  }
   hooks: RingHooks;
   constructor(bytes: Uint8Array, ring: string, hooks: RingHooks = {}) {
     this.bytes = bytes; this.Q = bytes.byteLength - RING_TRAILER; this.N = this.Q / 64; this.ring = ring; this.hooks = hooks;
@@ -30,6 +46,7 @@ class RingBase {
     }
     this.ix = new Uint32Array(bytes.buffer as ArrayBuffer, bytes.byteOffset + this.Q, 64);
     this.dv = new DataView(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+    this.u16 = new Uint16Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, this.Q >>> 1);
   }
   get writeIdx(): number { return Atomics.load(this.ix, W_IDX); }
   get readIdx(): number { return Atomics.load(this.ix, R_IDX); }
@@ -71,13 +88,16 @@ class RingBase {
   }
   setNonce(lo: number, hi: number): void { Atomics.store(this.ix, NONCE_LO, lo >>> 0); Atomics.store(this.ix, NONCE_HI, hi >>> 0); }
   nonce(): [number, number] { return [Atomics.load(this.ix, NONCE_LO), Atomics.load(this.ix, NONCE_HI)]; }
-  close(): void { this.hooks.close?.(); }
+  close(): void { this.setPeerWake(undefined); this.hooks.close?.(); }
 }
 
 export class RingProducer extends RingBase {
   #w: number;
   #rc: number;
-  #pending: { p: number; blocks: number; total: number } | undefined;
+  /** Blocks of the pending alloc (0: none); its records end at #w + #pBlocks. */
+  #pBlocks = 0;
+  /** Largest header-inclusive record (min(maxMessageSize, 65535)); set by the connection. */
+  maxTotal = 65535;
   wantDrain = false;
   corrupt: TcpshmError | undefined;
   constructor(bytes: Uint8Array, ring: string, hooks?: RingHooks) {
@@ -86,7 +106,7 @@ export class RingProducer extends RingBase {
     this.#w = this.writeIdx; this.#rc = this.readIdx;
   }
   /** Re-reads the indices (after a zeroing or a relogin). */
-  resync(): void { this.#w = this.writeIdx; this.#rc = this.readIdx; this.#pending = undefined; }
+  resync(): void { this.#w = this.writeIdx; this.#rc = this.readIdx; this.#pBlocks = 0; }
   /** Records between read_idx and write_idx (a bounded walk; for stats only). */
   pendingMessages(): number {
     const N = this.N;
@@ -104,11 +124,11 @@ export class RingProducer extends RingBase {
   }
   get parkedWord(): number { return Atomics.load(this.ix, PPARK); }
   /** Producer alloc: payload byte offset, or -1 when full. */
-  allocAt(len: number, type: number, maxMessageSize: number): number {
+  allocAt(len: number, type: number): number {
     const N = this.N;
     const total = len + HEADER;
-    const blocks = blocks64(total);
-    if (total > Math.min(maxMessageSize, 65535) || blocks > N / 2) {
+    const blocks = (total + 63) >>> 6;
+    if (total > this.maxTotal || blocks > N >>> 1) {
       throw new TcpshmError('ERR_MESSAGE_TOO_LARGE', `message of ${len} payload bytes never fits the ring`, { details: { length: len } });
     }
     let w = this.#w;
@@ -121,22 +141,22 @@ export class RingProducer extends RingBase {
       if (u32(w - rc) > N) { this.corrupt = this.corruptError('read_idx ahead of write_idx', rc); throw this.corrupt; }
       this.#rc = rc;
       Atomics.store(this.ix, RC_IDX, rc);
-      if (sd(rc, need) < 0) { this.wantDrain = true; this.#pending = undefined; return -1; }
+      if (sd(rc, need) < 0) { this.wantDrain = true; this.#pBlocks = 0; return -1; }
     }
+    const u16 = this.u16;
     if (wrap) {
-      this.dv.setUint32(p * 64, 0, true); this.dv.setUint32(p * 64 + 4, 0, true);
+      const h = p << 5;
+      u16[h] = 0; u16[h + 1] = 0; u16[h + 2] = 0; u16[h + 3] = 0;
       w = u32(w + tail); this.#w = w;
       Atomics.store(this.ix, W_IDX, w);
       this.hooks.point?.('tcpshm-queue.ring.afterWrapMarker');
       p = 0;
     }
-    const off = p * 64;
-    this.dv.setUint16(off, total, true); this.dv.setUint16(off + 2, type, true); this.dv.setUint32(off + 4, 0, true);
-    this.#pending = { p, blocks, total };
-    this.#runEnd = undefined;
-    return off + HEADER;
+    const h = p << 5;
+    u16[h] = total; u16[h + 1] = type; u16[h + 2] = 0; u16[h + 3] = 0;
+    this.#pBlocks = blocks;
+    return (p << 6) + HEADER;
   }
-  #runEnd: number | undefined;
   /** §5.15: k records (and any wrap markers) written now, published by one write_idx store in push(). */
   allocRun(lens: readonly number[], types: readonly number[], out: number[]): boolean {
     const N = this.N;
@@ -152,7 +172,7 @@ export class RingProducer extends RingBase {
       const rc = this.readIdx;
       if (u32(this.#w - rc) > N) { this.corrupt = this.corruptError('read_idx ahead of write_idx', rc); throw this.corrupt; }
       this.#rc = rc; Atomics.store(this.ix, RC_IDX, rc);
-      if (sd(rc, need) < 0) { this.wantDrain = true; this.#pending = undefined; this.#runEnd = undefined; return false; }
+      if (sd(rc, need) < 0) { this.wantDrain = true; this.#pBlocks = 0; return false; }
     }
     out.length = 0;
     w = this.#w;
@@ -164,27 +184,26 @@ export class RingProducer extends RingBase {
       out.push(p * 64 + HEADER);
       w = u32(w + b);
     }
-    this.#runEnd = w;
-    this.#pending = { p: 0, blocks: u32(w - this.#w), total: 0 };
+    this.#pBlocks = u32(w - this.#w);
     return true;
   }
   /** Commit; returns the bytes published. */
   push(): number {
-    const pd = this.#pending;
-    if (!pd) throw new TcpshmError('ERR_TCPSHM_NO_PENDING_ALLOC', 'push() without a pending alloc()');
+    const blocks = this.#pBlocks;
+    if (blocks === 0) throw new TcpshmError('ERR_TCPSHM_NO_PENDING_ALLOC', 'push() without a pending alloc()');
     this.hooks.point?.('tcpshm-queue.ring.beforeCommit');
-    this.#runEnd = undefined;
-    this.#w = u32(this.#w + pd.blocks);
-    Atomics.store(this.ix, W_IDX, this.#w);
-    this.#pending = undefined;
-    if (this.peerCanPark && Atomics.load(this.ix, CPARK) === 1 && Atomics.compareExchange(this.ix, CPARK, 1, 2) === 1) {
-      this.signalled = true; this.hooks.wake?.();
-    }
-    return pd.blocks * 64;
+    const w = (this.#w + blocks) >>> 0;
+    this.#w = w;
+    this.#pBlocks = 0;
+    Atomics.store(this.ix, W_IDX, w);
+    if (this.peerCanPark && Atomics.load(this.ix, CPARK) === 1 && Atomics.compareExchange(this.ix, CPARK, 1, 2) === 1) this.wakePeer();
+    return blocks << 6;
   }
   /** Producer parking word (waiting for space). */
   setParked(v: number): void { Atomics.store(this.ix, PPARK, v); }
   spaceFreed(): boolean { return sd(this.readIdx, this.#rc) > 0; }
+  /** An alloc is pending (not yet pushed). */
+  get hasPending(): boolean { return this.#pBlocks !== 0; }
 }
 
 export class RingConsumer extends RingBase {
@@ -199,20 +218,22 @@ export class RingConsumer extends RingBase {
     this.#r = this.readIdx;
   }
   resync(): void { this.#r = this.readIdx; this.#blocks = 0; }
+  /** A front record is decoded and not yet popped. */
+  get hasFront(): boolean { return this.#blocks > 0; }
   get parkedWord(): number { return Atomics.load(this.ix, CPARK); }
   setParked(v: number): void { Atomics.store(this.ix, CPARK, v); }
   hasData(): boolean { return this.writeIdx !== this.#r; }
   /** §5.9 front(): payload offset of the oldest record, or -1 (empty, or `corrupt` set). */
   frontAt(): number {
+    if (this.#blocks > 0) return this.#frontOff;
     if (this.corrupt) return -1;
-    if (this.#blocks > 0) return (this.#r & (this.N - 1)) * 64 + HEADER;
     const N = this.N;
-    const wv = this.writeIdx;
-    let avail = u32(wv - this.#r);
+    let avail = (Atomics.load(this.ix, W_IDX) - this.#r) >>> 0;
     if (avail === 0) return -1;
     if (avail > N) { this.corrupt = this.corruptError('write_idx - read_idx exceeds the ring', this.#r); return -1; }
+    const u16 = this.u16;
     let p = this.#r & (N - 1);
-    let size = this.dv.getUint16(p * 64, true);
+    let size = u16[p << 5]!;
     if (size === 0) {
       const tail = N - p;
       if (p === 0 || avail < tail) { this.corrupt = this.corruptError('invalid wrap marker', this.#r); return -1; }
@@ -220,19 +241,19 @@ export class RingConsumer extends RingBase {
       Atomics.store(this.ix, R_IDX, this.#r);
       avail -= tail;
       if (avail === 0) return -1;
-      p = 0; size = this.dv.getUint16(0, true);
+      p = 0; size = u16[0]!;
     }
     if (size < 8) { this.corrupt = this.corruptError(`record size ${size}`, this.#r); return -1; }
-    const blocks = blocks64(size);
+    const blocks = (size + 63) >>> 6;
     if (blocks > avail || p + blocks > N) { this.corrupt = this.corruptError('record overruns write_idx or the ring end', this.#r); return -1; }
-    const type = this.dv.getUint16(p * 64 + 2, true);
-    this.frontWhole = undefined;
-    if (this.largeMaxSize > 0 && (type & 0x8000) !== 0) return this.#frontLarge(p, type);
+    const type = u16[(p << 5) + 1]!;
+    if (this.largeMaxSize > 0) { this.frontWhole = undefined; if ((type & 0x8000) !== 0) return this.#frontLarge(p, type); }
     this.#blocks = blocks;
     this.frontType = type;
     this.frontLength = size - HEADER;
-    return p * 64 + HEADER;
+    return (this.#frontOff = (p << 6) + HEADER);
   }
+  #frontOff = -1;
   /** > 0 when large messages are on: the largest reassembled payload. */
   largeMaxSize = 0;
   /** The reassembled payload of a large front message. */
@@ -268,15 +289,15 @@ export class RingConsumer extends RingBase {
     this.frontWhole = whole;
     this.frontType = base; this.frontLength = total;
     this.#blocks = u32(r - this.#r);
-    return parts[0]![0];
+    return (this.#frontOff = parts[0]![0]);
   }
   pop(): void {
     if (this.#blocks === 0 && this.frontAt() < 0) throw new TcpshmError('ERR_TCPSHM_NOTHING_TO_POP', 'pop() with no front message');
-    this.#r = u32(this.#r + this.#blocks);
-    this.#blocks = 0; this.frontType = -1; this.frontLength = 0; this.frontWhole = undefined;
-    Atomics.store(this.ix, R_IDX, this.#r);
-    if (this.peerCanPark && Atomics.load(this.ix, PPARK) === 1 && Atomics.compareExchange(this.ix, PPARK, 1, 2) === 1) {
-      this.signalled = true; this.hooks.wake?.();
-    }
+    const r = (this.#r + this.#blocks) >>> 0;
+    this.#r = r;
+    this.#blocks = 0; this.frontType = -1; this.frontLength = 0;
+    if (this.frontWhole !== undefined) this.frontWhole = undefined;
+    Atomics.store(this.ix, R_IDX, r);
+    if (this.peerCanPark && Atomics.load(this.ix, PPARK) === 1 && Atomics.compareExchange(this.ix, PPARK, 1, 2) === 1) this.wakePeer();
   }
 }
