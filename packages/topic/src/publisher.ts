@@ -1,7 +1,7 @@
 import { isShmkitError, type RmpWriter } from '@shmkit/rmp';
 import { topicError } from './errors.js';
-import { FLAG_POST_TO_DESCENDANTS, headerSize, writeHeader } from './record.js';
-import { testPoint } from './testpoints.js';
+import { FLAG_POST_TO_DESCENDANTS, putHeader, type EncodedTopic } from './record.js';
+import { pointsEnabled, testPoint } from './testpoints.js';
 
 export interface PublishOptions { /** Default false. */ postToDescendants?: boolean }
 export interface PublisherOptions {
@@ -15,8 +15,12 @@ export interface PublisherOptions {
 export interface PublisherHost {
   readonly maxPayload: number;
   _writer(): RmpWriter;
-  _stamp(): number;
-  _writeRecord(topic: Uint8Array, topicLen: number, flags: number, payload: Uint8Array): number;
+  /** Loads the shared generation counter into _lo / _hi. */
+  _loadStamp(): void;
+  readonly _lo: number;
+  readonly _hi: number;
+  _size(t: EncodedTopic, payload: unknown): number;
+  _write(w: RmpWriter, t: EncodedTopic, flags: number, payload: Uint8Array): number;
   _countPublished(n: number): void;
   _publisherError(error: unknown, publisher: TopicPublisher): void;
   _publisherClosed(p: TopicPublisher): void;
@@ -33,10 +37,9 @@ export function tooLarge(size: number, max: number): Error {
 export class TopicPublisher implements Disposable {
   readonly topic: string;
   readonly #host: PublisherHost;
-  readonly #bytes: Uint8Array;
+  readonly #t: EncodedTopic;
   readonly #flags: number;
   readonly #coalesce: boolean;
-  readonly #H: number;
   #stage: Uint8Array = new Uint8Array(0);
   #stageLen = 0;
   /** offset, length pairs of staged records */
@@ -45,45 +48,37 @@ export class TopicPublisher implements Disposable {
   #closed = false;
 
   /** @internal */
-  constructor(host: PublisherHost, topic: string, bytes: Uint8Array, opts: PublisherOptions) {
-    this.#host = host; this.topic = topic; this.#bytes = bytes;
+  constructor(host: PublisherHost, t: EncodedTopic, opts: PublisherOptions) {
+    this.#host = host; this.topic = t.topic; this.#t = t;
     this.#flags = opts.postToDescendants === true ? FLAG_POST_TO_DESCENDANTS : 0;
     this.#coalesce = opts.coalesce === true;
-    this.#H = headerSize(bytes.length);
   }
 
   get staged(): number { return this.#ents.length >> 1; }
 
   #check(): void { if (this.#closed) throw topicError('ERR_CLOSED', `publisher of ${JSON.stringify(this.topic)} closed`); }
-  #size(payload: unknown): number {
-    checkPayload(payload);
-    const total = this.#H + payload.length;
-    if (total > this.#host.maxPayload) throw tooLarge(total, this.#host.maxPayload);
-    return total;
-  }
-  /** One complete record in a fresh buffer, stamped now. */
-  #record(payload: Uint8Array, stamp: number): Uint8Array {
-    const rec = new Uint8Array(this.#H + payload.length);
-    writeHeader(rec, 0, stamp, this.#flags, this.#bytes, this.#bytes.length);
-    rec.set(payload, this.#H);
+  /** One complete record in a fresh buffer, with the stamp last loaded. */
+  #record(payload: Uint8Array): Uint8Array {
+    const h = this.#host, rec = new Uint8Array(this.#t.H + payload.length);
+    rec.set(payload, putHeader(rec, 0, h._lo, h._hi, this.#flags, this.#t));
     return rec;
   }
 
   /** Direct mode: returns the seq. Coalescing mode: copies the payload, returns undefined. */
   publish(payload: Uint8Array): number | undefined {
     this.#check();
-    if (!this.#coalesce) return this.#host._writeRecord(this.#bytes, this.#bytes.length, this.#flags, payload);
-    const total = this.#size(payload);
-    const stamp = this.#host._stamp();
-    testPoint('topic.publish.afterStamp');
+    const h = this.#host;
+    if (!this.#coalesce) return h._write(h._writer(), this.#t, this.#flags, payload);
+    const total = h._size(this.#t, payload);
+    h._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
     if (this.#stageLen + total > this.#stage.length) {
       const next = new Uint8Array(Math.max(this.#stage.length * 2, this.#stageLen + total, 4096));
       next.set(this.#stage.subarray(0, this.#stageLen));
       this.#stage = next;
     }
     const at = this.#stageLen;
-    writeHeader(this.#stage, at, stamp, this.#flags, this.#bytes, this.#bytes.length);
-    this.#stage.set(payload, at + this.#H);
+    this.#stage.set(payload, at + putHeader(this.#stage, at, h._lo, h._hi, this.#flags, this.#t));
     this.#stageLen += total;
     this.#ents.push(at, total);
     if (!this.#scheduled) { this.#scheduled = true; queueMicrotask(this.#autoFlush); }
@@ -123,11 +118,11 @@ export class TopicPublisher implements Disposable {
   publishMany(payloads: readonly Uint8Array[]): number {
     this.#check();
     if (!Array.isArray(payloads)) throw topicError('ERR_INVALID_ARGUMENT', 'payloads must be an array');
-    for (const p of payloads) this.#size(p);
+    for (const p of payloads) this.#host._size(this.#t, p);
     this.#flush();
-    const stamp = this.#host._stamp();
-    testPoint('topic.publish.afterStamp');
-    const recs = payloads.map((p) => this.#record(p, stamp));
+    this.#host._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
+    const recs = payloads.map((p) => this.#record(p));
     let written = 0;
     try { written = this.#host._writer().writeMany(recs); } catch (e) {
       if (isShmkitError(e) && typeof e.details.written === 'number') this.#host._countPublished(e.details.written);
@@ -139,11 +134,11 @@ export class TopicPublisher implements Disposable {
 
   async publishAsync(payload: Uint8Array, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
     this.#check();
-    this.#size(payload);
+    this.#host._size(this.#t, payload);
     this.#flush();
-    const stamp = this.#host._stamp();
-    testPoint('topic.publish.afterStamp');
-    const seq = await this.#host._writer().writeAsync(this.#record(payload, stamp), opts);
+    this.#host._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
+    const seq = await this.#host._writer().writeAsync(this.#record(payload), opts);
     this.#host._countPublished(1);
     return seq;
   }
