@@ -103,6 +103,10 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   // ---- dispatch state ----
   readonly #st: TopicStats = { published: 0, delivered: 0, skippedNoMatch: 0, droppedOlderGeneration: 0, malformed: 0, overruns: 0, lostBytes: 0, lostMessages: 0, payloadBytesCopied: 0, subscriptions: 0, generation: 0 };
   #scratch: Uint8Array = new Uint8Array(0);
+  /** #scratch.subarray(0, length of the last view handed out): no view allocated per message. */
+  #scratchView: Uint8Array = EMPTY;
+  #curFresh: Uint8Array | undefined;
+  #curLastFresh = -1;
   readonly #out: Subscription[] = [];
   #curEntry: CacheEntry | undefined;
   #curLen = 0;
@@ -431,10 +435,17 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
     }
     if (out.length === 0) { this.#st.skippedNoMatch++; return SKIP; }
     const plen = len - H;
-    if (this.#scratch.length < plen) this.#scratch = new Uint8Array(Math.min(this.maxPayload, Math.max(plen, this.#scratch.length * 2, 256)));
-    if (plen > 0) this.#scratch.set(v.subarray(H), 0);
+    // One copy out of the ring: into the scratch buffer when a `copy: false` callback needs a view, else
+    // straight into the fresh array the last copying candidate receives (the others get copies of it).
+    let view = false, lastFresh = -1;
+    for (let k = 0; k < out.length; k++) { const s = out[k]!; if (s._handler !== undefined && !s._copy) view = true; else lastFresh = k; }
+    if (view || plen === 0) {
+      if (this.#scratch.length < plen) { this.#scratch = new Uint8Array(Math.min(this.maxPayload, Math.max(plen, this.#scratch.length * 2, 256))); this.#scratchView = EMPTY; }
+      if (plen > 0) this.#scratch.set(v.subarray(H), 0);
+      this.#curFresh = undefined;
+    } else this.#curFresh = v.slice(H);
     this.#st.payloadBytesCopied += plen;
-    this.#curEntry = e; this.#curLen = plen; this.#curStamp = stamp; this.#curPd = pd;
+    this.#curEntry = e; this.#curLen = plen; this.#curStamp = stamp; this.#curPd = pd; this.#curLastFresh = lastFresh;
     void meta;
     return out;
   }
@@ -445,16 +456,19 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
     const topic = e.topic;
     if (topic === undefined) { this.#st.malformed++; return; }
     const seq = meta.seq, len = this.#curLen, stamp = this.#curStamp, pd = this.#curPd;
-    const payload = this.#scratch.subarray(0, len);
+    const fresh = this.#curFresh, lastFresh = this.#curLastFresh;
+    this.#curFresh = undefined;
+    let payload = this.#scratchView;
+    if (fresh === undefined && payload.length !== len) payload = this.#scratchView = this.#scratch.subarray(0, len);
     for (let i = 0; i < cands.length; i++) {
       const s = cands[i]!;
       if (s.closed) continue;
       const h = s._handler;
       if (h === undefined) {
-        s._push({ topic, payload: payload.slice(), seq, postToDescendants: pd, generation: stamp });
+        s._push({ topic, payload: fresh === undefined ? payload.slice() : i === lastFresh ? fresh : fresh.slice(), seq, postToDescendants: pd, generation: stamp });
       } else {
         let msg: TopicMessage;
-        if (s._copy) msg = { topic, payload: payload.slice(), seq, postToDescendants: pd, generation: stamp };
+        if (s._copy) msg = { topic, payload: fresh === undefined ? payload.slice() : i === lastFresh ? fresh : fresh.slice(), seq, postToDescendants: pd, generation: stamp };
         else {
           const vw = this.#view;
           vw.topic = topic; vw.payload = payload; vw.seq = seq; vw.postToDescendants = pd; vw.generation = stamp;

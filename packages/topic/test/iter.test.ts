@@ -157,6 +157,24 @@ describe('iterators and callbacks', () => {
     expect(copies.map((c) => [...c])).toEqual([[1, 1, 1, 1], [2, 2, 2, 2]]);
     expect(copies[0]!.buffer).not.toBe(copies[1]!.buffer);
   });
+  it('27b: without a copy:false candidate the payload is copied out of the ring once; every copying candidate still gets its own array', async () => {
+    const { ch } = fresh('copy1');
+    const a: Uint8Array[] = [], b: Uint8Array[] = [];
+    ch.subscribe('/c', (m) => { a.push(m.payload); m.payload[0] = 99; }); // mutates its own copy
+    const it = ch.subscribe('/c')[Symbol.asyncIterator]();
+    ch.subscribe('/c', (m) => b.push(m.payload));
+    const before = ch.stats().payloadBytesCopied;
+    ch.publish('/c', Uint8Array.of(5, 6, 7, 8, 9));
+    await settle(ch);
+    expect(ch.stats().payloadBytesCopied - before).toBe(5);
+    const m = await it.next();
+    expect([...(m.value as TopicMessage).payload]).toEqual([5, 6, 7, 8, 9]);
+    expect([...b[0]!]).toEqual([5, 6, 7, 8, 9]);
+    expect([...a[0]!]).toEqual([99, 6, 7, 8, 9]);
+    const bufs = new Set([a[0]!.buffer, b[0]!.buffer, (m.value as TopicMessage).payload.buffer]);
+    expect(bufs.size).toBe(3);
+    await it.return!();
+  });
   it('28: a throwing callback goes to onError, else the error event; other subscriptions still receive the message', async () => {
     const { ch } = fresh('throw');
     const seen: unknown[] = [], events: unknown[] = [], others: string[] = [];
