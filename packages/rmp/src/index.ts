@@ -1,7 +1,7 @@
 export { RmpChannel } from './channel.js';
 export type { NotifierKind, Role, RmpCreateOptions, RmpOpenOptions, RmpChannelStats } from './channel.js';
 export { RmpWriter } from './writer.js';
-export type { BackpressureInfo, BackpressureDecision, BackpressurePolicy, RmpWriterOptions, RmpWriterStats } from './writer.js';
+export type { BackpressureInfo, BackpressureDecision, BackpressurePolicy, RmpWriterOptions, RmpWriterStats, FillFn } from './writer.js';
 export { RmpReader, SKIP } from './reader.js';
 export type { RmpReaderOptions, OverrunInfo, RmpMessage, MessageMeta, ViewHandler, RmpReaderStats } from './reader.js';
 export { RmpError, RMP_ERROR_CODES } from './errors.js';

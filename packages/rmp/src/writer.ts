@@ -40,7 +40,11 @@ export interface RmpWriterStats {
   lockRecoveries: number; signals: number;
 }
 
-type Fill = (ring: Uint8Array, offset: number) => void;
+/** A fill callback: writes the payload in place at `[offset, offset + length)` of `ring`;
+ *  `index` is the record's index in a `writeManyWith` batch (0 for single writes). */
+export type FillFn = (ring: Uint8Array, offset: number, index: number) => void;
+type Fill = FillFn;
+type AsyncOpts = { signal?: AbortSignal; timeoutMs?: number };
 const BLOCKED = -1;
 
 /** What the policy loop asks its driver to do (sync: block the thread; async: await). */
@@ -74,6 +78,8 @@ export class RmpWriter implements Disposable {
   readonly #ignore = new Map<number, number>();
   #blockSlot = -1;
   #blockPos = 0n;
+  /** Index passed to the fill of the record being written (writeManyWith); no closure per record. */
+  #idx = 0;
   #closed = false;
 
   constructor(core: ChannelCore, opts: RmpWriterOptions, onClose: () => void) {
@@ -101,6 +107,14 @@ export class RmpWriter implements Disposable {
     this.#check();
     if (!(payload instanceof Uint8Array)) throw rmpError('ERR_INVALID_ARGUMENT', 'payload must be a Uint8Array');
     if (payload.length > this.#c.maxPayload) throw rmpError('ERR_MESSAGE_TOO_LARGE', `payload of ${payload.length} bytes exceeds maxPayload ${this.#c.maxPayload}`, { size: payload.length, max: this.#c.maxPayload });
+  }
+  /** Validation of a fill-in-place length (writeWith family): integer in 0 ..= maxPayload. */
+  #validateLen(length: number): void {
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) throw rmpError('ERR_INVALID_ARGUMENT', `length must be an integer >= 0, got ${String(length)}`);
+    if (length > this.#c.maxPayload) throw rmpError('ERR_MESSAGE_TOO_LARGE', `payload of ${length} bytes exceeds maxPayload ${this.#c.maxPayload}`, { size: length, max: this.#c.maxPayload });
+  }
+  #validateFill(fill: unknown): void {
+    if (typeof fill !== 'function') throw rmpError('ERR_INVALID_ARGUMENT', 'fill must be a function');
   }
 
   // ---- lock ----
@@ -230,7 +244,7 @@ export class RmpWriter implements Disposable {
     testPoint('rmp.write.afterReserve');
     const at = i + 8;
     if (fill !== undefined) {
-      try { fill(c.ring, at); } catch (e) {
+      try { fill(c.ring, at, this.#idx); } catch (e) {
         c.addRing(RING.abandonedBytes, need);
         throw e;
       }
@@ -293,7 +307,7 @@ export class RmpWriter implements Disposable {
    * Writes one record whose fast attempt was BLOCKED (the lock is released). Yields sleep or
    * decide steps; the driver performs them and resumes. Returns the seq.
    */
-  *#slow(len: number, payload: Uint8Array | undefined, fill: Fill | undefined, sync: boolean, timeoutMs: number | undefined): Generator<Step, number, BackpressureDecision | undefined> {
+  *#slow(len: number, payload: Uint8Array | undefined, fill: Fill | undefined, sync: boolean, timeoutMs: number | undefined, idx = 0): Generator<Step, number, BackpressureDecision | undefined> {
     const c = this.#c, p = this.#policy;
     const start = performance.now();
     const budget = timeoutMs ?? (p.policy === 'wait' ? p.timeoutMs ?? 10 : p.policy === 'custom' ? p.maxWaitMs ?? 1000 : 0);
@@ -370,6 +384,7 @@ export class RmpWriter implements Disposable {
         } else throw rmpError('ERR_INVALID_ARGUMENT', `backpressure.decide returned ${String(dec)}`);
       }
       yield { kind: 'lock' };
+      this.#idx = idx; // another async call of this writer may have run meanwhile
       let res: number;
       try { res = this.#writeRecord(len, payload, fill, honour); } catch (e) { this.#unlock(); throw e; }
       if (res !== BLOCKED) return res;
@@ -411,13 +426,27 @@ export class RmpWriter implements Disposable {
   /** Append one message; returns its seq. May wait per policy (synchronously). */
   write(payload: Uint8Array): number {
     this.#validate(payload);
-    this.#lockSync();
-    let res: number;
-    try { res = this.#writeRecord(payload.length, payload, undefined, this.#policy.policy !== 'overwrite'); } catch (e) { this.#unlock(); throw e; }
-    this.#unlock();
-    if (res === BLOCKED) res = this.#slowSync(payload.length, payload, undefined);
-    else this.#ring();
+    return this.#one(payload.length, payload, undefined);
+  }
+  /** One record, sync, with the writer's policy (write, writeWith). */
+  #one(len: number, payload: Uint8Array | undefined, fill: Fill | undefined): number {
+    const res = this.#locked(len, payload, fill, this.#policy.policy !== 'overwrite');
+    if (res === BLOCKED) return this.#slowSync(len, payload, fill);
+    this.#ring();
     return res;
+  }
+  /** One record under one lock: its seq or BLOCKED (lock released either way). */
+  #locked(len: number, payload: Uint8Array | undefined, fill: Fill | undefined, honour: boolean): number {
+    this.#idx = 0;
+    this.#lockSync();
+    try { return this.#writeRecord(len, payload, fill, honour); } finally { this.#unlock(); }
+  }
+  /** tryWrite, tryWriteWith: one honouring attempt, no policy, no wait. */
+  #try(len: number, payload: Uint8Array | undefined, fill: Fill | undefined): boolean {
+    const ok = this.#locked(len, payload, fill, true) !== BLOCKED;
+    if (!ok) { this.#c.addRing(RING.backpressureEvents, 1); this.#stats.backpressureEvents++; }
+    this.#ring();
+    return ok;
   }
   #slowSync(len: number, payload: Uint8Array | undefined, fill: Fill | undefined, timeoutMs?: number): number {
     const seq = this.#runSync(this.#slow(len, payload, fill, true, timeoutMs));
@@ -429,35 +458,44 @@ export class RmpWriter implements Disposable {
   /** Append one message only if no reader would be lapped; never waits for readers. */
   tryWrite(payload: Uint8Array): boolean {
     this.#validate(payload);
-    this.#lockSync();
-    let res: number;
-    try { res = this.#writeRecord(payload.length, payload, undefined, true); } finally { this.#unlock(); }
-    if (res === BLOCKED) { this.#c.addRing(RING.backpressureEvents, 1); this.#stats.backpressureEvents++; this.#ring(); return false; }
-    this.#ring();
-    return true;
+    return this.#try(payload.length, payload, undefined);
   }
 
   /** Append all, taking the lock once (released only to wait); returns the count. */
   writeMany(payloads: readonly Uint8Array[]): number {
     this.#check();
     if (!Array.isArray(payloads)) throw rmpError('ERR_INVALID_ARGUMENT', 'payloads must be an array');
-    for (const p of payloads) this.#validate(p);
+    for (let k = 0; k < payloads.length; k++) this.#validate(payloads[k]!);
+    return this.#manySync(payloads.length, payloads, undefined, undefined);
+  }
+
+  /** Sync batch (writeMany, writeManyWith): the lock is taken once and released only to wait. */
+  #manySync(n: number, payloads: readonly Uint8Array[] | undefined, lengths: ArrayLike<number> | undefined, fill: Fill | undefined): number {
     let written = 0;
     const honour = this.#policy.policy !== 'overwrite';
     try {
-      while (written < payloads.length) {
+      while (written < n) {
         this.#lockSync();
         let blocked = false;
         try {
-          while (written < payloads.length) {
-            const p = payloads[written]!;
-            if (this.#writeRecord(p.length, p, undefined, honour) === BLOCKED) { blocked = true; break; }
-            written++;
+          if (payloads !== undefined) {
+            while (written < n) {
+              const p = payloads[written]!;
+              if (this.#writeRecord(p.length, p, undefined, honour) === BLOCKED) { blocked = true; break; }
+              written++;
+            }
+          } else {
+            while (written < n) {
+              this.#idx = written;
+              if (this.#writeRecord(lengths![written]!, undefined, fill, honour) === BLOCKED) { blocked = true; break; }
+              written++;
+            }
           }
         } finally { this.#unlock(); }
         if (blocked) {
-          const p = payloads[written]!;
-          this.#runSync(this.#slow(p.length, p, undefined, true, undefined));
+          const p = payloads?.[written];
+          this.#idx = written;
+          this.#runSync(this.#slow(p !== undefined ? p.length : lengths![written]!, p, fill, true, undefined, written));
           this.#unlock();
           written++;
         }
@@ -465,52 +503,100 @@ export class RmpWriter implements Disposable {
     } catch (e) {
       if (isShmkitError(e) && written > 0) throw rmpError(e.code, e.message, { ...e.details, written }, e);
       throw e;
-    } finally { this.#ring(); }
+    } finally { this.#idx = 0; this.#ring(); }
     return written;
   }
 
   /** Reserve `length` payload bytes and let `fill` write them in place, under the lock. Returns the seq. */
   writeWith(length: number, fill: (ring: Uint8Array, offset: number) => void): number {
+    this.#validateWith(length, fill);
+    return this.#one(length, undefined, fill);
+  }
+  #validateWith(length: number, fill: unknown): void {
     this.#check();
-    if (!Number.isInteger(length) || length < 0) throw rmpError('ERR_INVALID_ARGUMENT', `length must be an integer >= 0, got ${String(length)}`);
-    if (length > this.#c.maxPayload) throw rmpError('ERR_MESSAGE_TOO_LARGE', `payload of ${length} bytes exceeds maxPayload ${this.#c.maxPayload}`, { size: length, max: this.#c.maxPayload });
-    if (typeof fill !== 'function') throw rmpError('ERR_INVALID_ARGUMENT', 'fill must be a function');
-    this.#lockSync();
-    let res: number;
-    try { res = this.#writeRecord(length, undefined, fill, this.#policy.policy !== 'overwrite'); } finally { this.#unlock(); }
-    if (res === BLOCKED) return this.#slowSync(length, undefined, fill);
-    this.#ring();
-    return res;
+    this.#validateLen(length);
+    this.#validateFill(fill);
   }
 
-  async writeAsync(payload: Uint8Array, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
-    return (await this.#manyAsync([payload], opts, false)) as number;
+  /**
+   * `writeWith` that never waits for readers (as `tryWrite`): if a reader would be lapped, nothing is
+   * written, `fill` is not called, and the result is false. May wait for the writer mutex.
+   */
+  tryWriteWith(length: number, fill: (ring: Uint8Array, offset: number) => void): boolean {
+    this.#validateWith(length, fill);
+    return this.#try(length, undefined, fill);
   }
-  async writeManyAsync(payloads: readonly Uint8Array[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
+
+  /**
+   * `writeMany` with fill-in-place records: record k has `lengths[k]` payload bytes, written by
+   * `fill(ring, offset, k)` under the lock. Every length is validated before anything is written; the
+   * lock is taken once (released only to wait). Returns the count. If `fill` throws, that record is
+   * abandoned (`abandonedBytes`), the lock released and the error rethrown (a `ShmkitError` then
+   * carries `details.written`); the records before it stay written.
+   */
+  writeManyWith(lengths: ArrayLike<number>, fill: (ring: Uint8Array, offset: number, index: number) => void): number {
+    this.#check();
+    const n = this.#validateLengths(lengths);
+    this.#validateFill(fill);
+    return this.#manySync(n, undefined, lengths, fill);
+  }
+  #validateLengths(lengths: ArrayLike<number>): number {
+    if (lengths === null || typeof lengths !== 'object' || typeof lengths.length !== 'number') throw rmpError('ERR_INVALID_ARGUMENT', 'lengths must be an array of integers');
+    const n = lengths.length;
+    for (let k = 0; k < n; k++) this.#validateLen(lengths[k]!);
+    return n;
+  }
+
+  async writeAsync(payload: Uint8Array, opts: AsyncOpts = {}): Promise<number> {
+    this.#validate(payload);
+    return this.#manyAsync(1, undefined, payload, undefined, 0, undefined, opts, false);
+  }
+  async writeManyAsync(payloads: readonly Uint8Array[], opts: AsyncOpts = {}): Promise<number> {
+    this.#check();
     if (!Array.isArray(payloads)) throw rmpError('ERR_INVALID_ARGUMENT', 'payloads must be an array');
-    return this.#manyAsync(payloads, opts, true);
+    for (let k = 0; k < payloads.length; k++) this.#validate(payloads[k]!);
+    return this.#manyAsync(payloads.length, payloads, undefined, undefined, 0, undefined, opts, true);
   }
-  async #manyAsync(payloads: readonly Uint8Array[], opts: { signal?: AbortSignal; timeoutMs?: number }, count: boolean): Promise<number> {
-    for (const p of payloads) this.#validate(p);
+  /** `writeWith` that waits for readers (per policy) and for the writer mutex without blocking the thread. Returns the seq. */
+  async writeWithAsync(length: number, fill: (ring: Uint8Array, offset: number) => void, opts: AsyncOpts = {}): Promise<number> {
+    this.#validateWith(length, fill);
+    return this.#manyAsync(1, undefined, undefined, undefined, length, fill, opts, false);
+  }
+  /** `writeManyWith` that waits without blocking the thread. Returns the count. */
+  async writeManyWithAsync(lengths: ArrayLike<number>, fill: (ring: Uint8Array, offset: number, index: number) => void, opts: AsyncOpts = {}): Promise<number> {
+    this.#check();
+    const n = this.#validateLengths(lengths);
+    this.#validateFill(fill);
+    return this.#manyAsync(n, undefined, undefined, lengths, 0, fill, opts, true);
+  }
+  /**
+   * Async batch driver. Record k is `payloads[k]`, or `one` (a single payload), or `lengths[k]` (or
+   * `oneLen`) bytes written by `fill`. Returns the count (`count`) or the last seq.
+   */
+  async #manyAsync(n: number, payloads: readonly Uint8Array[] | undefined, one: Uint8Array | undefined, lengths: ArrayLike<number> | undefined, oneLen: number, fill: Fill | undefined, opts: AsyncOpts, count: boolean): Promise<number> {
+    if (opts === null || typeof opts !== 'object') throw rmpError('ERR_INVALID_ARGUMENT', 'options must be an object');
     const signal = opts.signal;
     if (signal?.aborted) throw rmpError('ERR_ABORTED', 'write aborted', undefined, signal.reason);
     let written = 0, lastSeq = -1;
     const honour = this.#policy.policy !== 'overwrite';
     try {
-      while (written < payloads.length) {
+      while (written < n) {
         await this.#lockAsync(signal);
         let blocked = false;
+        let p: Uint8Array | undefined, len = 0;
         try {
-          while (written < payloads.length) {
-            const p = payloads[written]!;
-            const r = this.#writeRecord(p.length, p, undefined, honour);
+          while (written < n) {
+            p = payloads !== undefined ? payloads[written]! : one;
+            len = p !== undefined ? p.length : lengths !== undefined ? lengths[written]! : oneLen;
+            this.#idx = written;
+            const r = this.#writeRecord(len, p, fill, honour);
             if (r === BLOCKED) { blocked = true; break; }
             lastSeq = r; written++;
           }
         } finally { this.#unlock(); }
         if (blocked) {
-          const p = payloads[written]!;
-          lastSeq = await this.#runAsync(this.#slow(p.length, p, undefined, false, opts.timeoutMs), signal);
+          this.#idx = written;
+          lastSeq = await this.#runAsync(this.#slow(len, p, fill, false, opts.timeoutMs, written), signal);
           this.#unlock();
           written++;
         }
@@ -518,7 +604,7 @@ export class RmpWriter implements Disposable {
     } catch (e) {
       if (count && isShmkitError(e) && written > 0) throw rmpError(e.code, e.message, { ...e.details, written }, e);
       throw e;
-    } finally { this.#ring(); }
+    } finally { this.#idx = 0; this.#ring(); }
     return count ? written : lastSeq;
   }
 
