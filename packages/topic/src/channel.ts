@@ -7,7 +7,7 @@ import { extWords, RmpChannel, type RmpInternalOptions } from '@shmkit/rmp/inter
 import { topicError } from './errors.js';
 import {
   anc, byteKey, decodeTopic, encodedTopic, encodeTopic, FLAG_POST_TO_DESCENDANTS, HEADER_FIXED, headerSize,
-  putHeader, putHeader32, readStamp, RECORD_VERSION, type EncodedTopic, type Matching,
+  copyBytes, putHeader, putHeader32, readStamp, RECORD_VERSION, type EncodedTopic, type Matching,
 } from './record.js';
 import { checkPayload, tooLarge, TopicPublisher, type PublishOptions, type PublisherHost, type PublisherOptions } from './publisher.js';
 import { Subscription, type SubscribeOptions, type SubscriptionHost, type TopicMessage } from './subscription.js';
@@ -133,16 +133,11 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   _lo = 0;
   /** @internal */
   _hi = 0;
-  #pubScratch: Uint8Array = EMPTY;
   #r8: Uint8Array | undefined;
   #r32: Uint32Array | undefined;
   readonly #fill = (ring: Uint8Array, at: number): void => {
-    if (ring !== this.#r8) this.#bindRing(ring);
-    const t = this.#fT!, r32 = this.#r32;
-    const H = r32 !== undefined && (at & 3) === 0 ? putHeader32(r32, at, this._lo, this._hi, this.#fFlags, t) : putHeader(ring, at, this._lo, this._hi, this.#fFlags, t);
-    const p = this.#fPayload, n = p.length;
-    if (n > 16) ring.set(p, at + H);
-    else for (let k = 0, o = at + H; k < n; k++) ring[o + k] = p[k]!;
+    const p = this.#fPayload;
+    copyBytes(ring, at + this._header(ring, at, this._lo, this._hi, this.#fFlags, this.#fT!), p, 0, p.length);
   };
   // ---- events ----
   readonly #listeners = new Map<keyof TopicEvents, Set<(e: never) => void>>();
@@ -212,9 +207,20 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   }
   /** @internal */
   _countPublished(n: number): void { this.#st.published += n; }
-  #bindRing(ring: Uint8Array): void {
-    this.#r8 = ring;
-    this.#r32 = (ring.byteOffset & 3) === 0 ? new Uint32Array(ring.buffer, ring.byteOffset, ring.byteLength >>> 2) : undefined;
+  /** @internal Write a record header at `at` of the ring (inside a fill), with word stores; returns H. */
+  _header(ring: Uint8Array, at: number, lo: number, hi: number, flags: number, t: EncodedTopic): number {
+    if (ring !== this.#r8) {
+      this.#r8 = ring;
+      this.#r32 = (ring.byteOffset & 3) === 0 ? new Uint32Array(ring.buffer, ring.byteOffset, ring.byteLength >>> 2) : undefined;
+    }
+    const r32 = this.#r32;
+    return r32 !== undefined && (at & 3) === 0 ? putHeader32(r32, at, lo, hi, flags, t) : putHeader(ring, at, lo, hi, flags, t);
+  }
+  /** @internal A fill of its own for a write that may complete after an await (async paths): the stamp
+   *  loaded now, the payload read when the record is written. */
+  _asyncFill(t: EncodedTopic, flags: number, payload: Uint8Array): (ring: Uint8Array, at: number) => void {
+    const lo = this._lo, hi = this._hi;
+    return (ring, at) => { copyBytes(ring, at + this._header(ring, at, lo, hi, flags, t), payload, 0, payload.length); };
   }
   /** @internal The validated, encoded topic of a one-off publish: the last one, else a per-handle cache. */
   _pubTopic(topic: string): EncodedTopic {
@@ -258,16 +264,6 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
     const w = this.#writer;
     return w !== undefined && !this.#closed ? w : this._writer();
   }
-  /** One complete record in the handle's scratch buffer (the paths rmp has no in-place write for). */
-  #scratchRecord(t: EncodedTopic, flags: number, payload: Uint8Array): Uint8Array {
-    const total = this._size(t, payload);
-    if (this.#pubScratch.length < total) this.#pubScratch = new Uint8Array(Math.max(total, this.#pubScratch.length * 2, 256));
-    this._loadStamp();
-    if (pointsEnabled) testPoint('topic.publish.afterStamp');
-    const H = putHeader(this.#pubScratch, 0, this._lo, this._hi, flags, t);
-    this.#pubScratch.set(payload, H);
-    return this.#pubScratch.subarray(0, total);
-  }
 
   /** Publish one message; returns its seq. May wait per the backpressure policy. */
   publish(topic: string, payload: Uint8Array, opts?: PublishOptions): number {
@@ -279,17 +275,25 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   tryPublish(topic: string, payload: Uint8Array, opts?: PublishOptions): boolean {
     const w = this.#w();
     const t = this._pubTopic(topic), flags = this.#flags(opts);
-    const ok = w.tryWrite(this.#scratchRecord(t, flags, payload));
+    const total = this._size(t, payload);
+    this._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
+    this.#fT = t; this.#fFlags = flags; this.#fPayload = payload;
+    let ok: boolean;
+    try { ok = w.tryWriteWith(total, this.#fill); } finally { this.#fPayload = EMPTY; }
     if (ok) this.#st.published++;
     return ok;
   }
 
+  /** Waits for readers and the writer lock without blocking the thread. The payload is copied into the ring
+   *  when the record is written, so it must not change until the promise settles (as rmp's writeAsync). */
   async publishAsync(topic: string, payload: Uint8Array, opts: PublishOptions & { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
     const w = this.#w();
     const t = this._pubTopic(topic), flags = this.#flags(opts);
-    // the record must outlive the await: a fresh copy of the scratch record
-    const rec = this.#scratchRecord(t, flags, payload).slice();
-    const seq = await w.writeAsync(rec, { signal: opts.signal, timeoutMs: opts.timeoutMs });
+    const total = this._size(t, payload);
+    this._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
+    const seq = await w.writeWithAsync(total, this._asyncFill(t, flags, payload), { signal: opts.signal, timeoutMs: opts.timeoutMs });
     this.#st.published++;
     return seq;
   }
