@@ -29,16 +29,16 @@ defineScenario(micro('topic.sweep-rmp', 'raw rmp write() + drain() of the same p
 
 // A non-matching subscriber on 64 KiB messages vs one that copies (target ≥ 10 ×).
 const big = { full: [64, 64 * KiB], quick: [64 * KiB] }, bigIt = { full: (s: number) => (s > 4 * KiB ? 20_000 : 500_000), quick: 4_000 };
-defineScenario({ ...micro('topic.filter-skip', 'non-matching subscription: the message is skipped without copying its payload (target ≥ 10 × faster than topic.filter-copy at 64 KiB)', { op: 'skip' }, big), iterations: bigIt, warmup: { full: 1000, quick: 400 },
+defineScenario({ ...micro('topic.filter-skip', 'non-matching subscription, dispatch only (ring pre-filled, one drain per fill): the message is skipped without copying its payload (target ≥ 10 × faster than topic.filter-copy at 64 KiB)', { op: 'skip' }, big), iterations: bigIt, warmup: { full: 1000, quick: 400 },
   compare: [{ scenario: 'topic.filter-copy', label: 'copy / skip (target ≥ 10 at 64 KiB)', invert: true }] });
-defineScenario({ ...micro('topic.filter-copy', 'matching subscription with the default copy (a fresh Uint8Array per message)', { op: 'copy' }, big), iterations: bigIt, warmup: { full: 1000, quick: 400 } });
+defineScenario({ ...micro('topic.filter-copy', 'matching subscription with the default copy (a fresh Uint8Array per message), dispatch only as topic.filter-skip', { op: 'copy' }, big), iterations: bigIt, warmup: { full: 1000, quick: 400 } });
 
 // Filtering cost with many subscriptions (64 B): 0 % and 1-of-N matching.
 for (const n of [1, 10, 100, 1000]) {
-  defineScenario({ ...micro(`topic.filter-${n}subs`, `${n} subscription${n > 1 ? 's' : ''} (/s/<i>), message on /none (0 % matching), 64 B`,
+  defineScenario({ ...micro(`topic.filter-${n}subs`, `${n} subscription${n > 1 ? 's' : ''} (/s/<i>), message on /none (0 % matching), 64 B, dispatch only`,
     { op: 'subs', subs: n, match: false }, { full: [64], quick: [64] }, { full: 500_000, quick: 50_000 }), quick: false,
     compare: n > 1 ? [{ scenario: 'topic.filter-1subs', label: `${n} / 1 subscription` }] : undefined });
-  if (n > 1) defineScenario({ ...micro(`topic.filter-${n}subs-match1`, `${n} subscriptions (/s/<i>), message on /s/0 (1 of ${n} matching), 64 B`,
+  if (n > 1) defineScenario({ ...micro(`topic.filter-${n}subs-match1`, `${n} subscriptions (/s/<i>), message on /s/0 (1 of ${n} matching), 64 B, dispatch only`,
     { op: 'subs', subs: n, match: true }, { full: [64], quick: [64] }, { full: 500_000, quick: 50_000 }), quick: false });
 }
 

@@ -6,12 +6,12 @@ import {
 import { extWords, RmpChannel, type RmpInternalOptions } from '@shmkit/rmp/internal';
 import { topicError } from './errors.js';
 import {
-  anc, byteKey, checkTopic, decodeTopic, encodeTopic, encodeTopicInto, FLAG_POST_TO_DESCENDANTS, HEADER_FIXED, headerSize,
-  readStamp, RECORD_VERSION, writeHeader, type Matching,
+  anc, byteKey, decodeTopic, encodedTopic, encodeTopic, FLAG_POST_TO_DESCENDANTS, HEADER_FIXED, headerSize,
+  copyBytes, putHeader, putHeader32, readStamp, RECORD_VERSION, type EncodedTopic, type Matching,
 } from './record.js';
 import { checkPayload, tooLarge, TopicPublisher, type PublishOptions, type PublisherHost, type PublisherOptions } from './publisher.js';
 import { Subscription, type SubscribeOptions, type SubscriptionHost, type TopicMessage } from './subscription.js';
-import { testPoint } from './testpoints.js';
+import { pointsEnabled, testPoint } from './testpoints.js';
 
 /** `notifier` (from RmpCreateOptions) is the channel default when creating, and the notifier of this
  *  handle's reader when opening (default: the channel default). `role: 'reader'` handles map the ring
@@ -49,6 +49,9 @@ const GEN_INDEX = 0;
 /** The package token topic channels live under (object names `/shmkit.topic.<name>.*`, packageId 3). */
 const PACKAGE = 'topic' as const;
 const CACHE_SIZE = 256;
+/** Encoded topics of one-off publishes kept per handle (cleared when full). */
+const PUB_CACHE_SIZE = 256;
+const EMPTY = new Uint8Array(0);
 const EVENTS = ['first-subscription', 'last-subscription-closed', 'overrun', 'error'] as const;
 
 interface CacheEntry { hash: number; bytes: Uint8Array; key: string; topic: string | undefined | null; plain: Subscription[] | undefined; pd: Subscription[] | undefined }
@@ -84,6 +87,8 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   readonly maxPayload: number;
   readonly #rmp: RmpChannel;
   readonly #gen: BigUint64Array;
+  /** The same counter as u32 halves (lo, hi): the publish path reads it without a BigInt. */
+  readonly #gen32: Uint32Array;
   readonly #o: Resolved;
   #writer: RmpWriter | undefined;
   #reader: RmpReader | undefined;
@@ -98,6 +103,10 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   // ---- dispatch state ----
   readonly #st: TopicStats = { published: 0, delivered: 0, skippedNoMatch: 0, droppedOlderGeneration: 0, malformed: 0, overruns: 0, lostBytes: 0, lostMessages: 0, payloadBytesCopied: 0, subscriptions: 0, generation: 0 };
   #scratch: Uint8Array = new Uint8Array(0);
+  /** #scratch.subarray(0, length of the last view handed out): no view allocated per message. */
+  #scratchView: Uint8Array = EMPTY;
+  #curFresh: Uint8Array | undefined;
+  #curLastFresh = -1;
   readonly #out: Subscription[] = [];
   #curEntry: CacheEntry | undefined;
   #curLen = 0;
@@ -114,17 +123,21 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   #deactivateAfterDrain = false;
   #closeAfterDrain = false;
   #overruns: OverrunInfo[] = [];
-  // ---- publish scratch ----
-  readonly #tbuf: Uint8Array;
-  #fTopic: Uint8Array = new Uint8Array(0);
-  #fLen = 0;
+  // ---- publish state: the record the fill writes (no closure, no allocation per message) ----
+  #lastPub: EncodedTopic | undefined;
+  readonly #pubCache = new Map<string, EncodedTopic>();
+  #fT: EncodedTopic | undefined;
   #fFlags = 0;
-  #fStamp = 0;
-  #fPayload: Uint8Array = new Uint8Array(0);
-  #pubScratch: Uint8Array = new Uint8Array(0);
+  #fPayload: Uint8Array = EMPTY;
+  /** @internal the stamp loaded by _loadStamp(), as u32 halves. */
+  _lo = 0;
+  /** @internal */
+  _hi = 0;
+  #r8: Uint8Array | undefined;
+  #r32: Uint32Array | undefined;
   readonly #fill = (ring: Uint8Array, at: number): void => {
-    const H = writeHeader(ring, at, this.#fStamp, this.#fFlags, this.#fTopic, this.#fLen);
-    if (this.#fPayload.length > 0) ring.set(this.#fPayload, at + H);
+    const p = this.#fPayload;
+    copyBytes(ring, at + this._header(ring, at, this._lo, this._hi, this.#fFlags, this.#fT!), p, 0, p.length);
   };
   // ---- events ----
   readonly #listeners = new Map<keyof TopicEvents, Set<(e: never) => void>>();
@@ -135,7 +148,7 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
     this.#rmp = rmp; this.#o = o;
     this.name = rmp.name; this.ringSize = rmp.ringSize; this.maxPayload = rmp.maxPayload;
     this.#gen = extWords(rmp);
-    this.#tbuf = new Uint8Array(o.maxTopicBytes);
+    this.#gen32 = new Uint32Array(this.#gen.buffer, this.#gen.byteOffset + GEN_INDEX * 8, 2);
     this.#handler = { inspect: (v, m) => this.#inspect(v, m), commit: (c, m) => this.#commit(c, m) };
   }
 
@@ -179,68 +192,108 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   }
   /** @internal the shared generation counter now. */
   _stamp(): number { return Number(Atomics.load(this.#gen, GEN_INDEX)); }
+  /** @internal Load the shared counter into _lo/_hi (5.8 step 2) with 32-bit loads: hi, lo, hi again, so that a
+   *  carry between the halves (2^32 subscriptions) cannot tear it. */
+  _loadStamp(): void {
+    const g = this.#gen32;
+    let hi = Atomics.load(g, 1), lo = 0;
+    for (;;) {
+      lo = Atomics.load(g, 0);
+      const h2 = Atomics.load(g, 1);
+      if (h2 === hi) break;
+      hi = h2;
+    }
+    this._lo = lo; this._hi = hi;
+  }
   /** @internal */
   _countPublished(n: number): void { this.#st.published += n; }
-  /** @internal */
-  _writeRecord(topic: Uint8Array, topicLen: number, flags: number, payload: Uint8Array): number {
+  /** @internal Write a record header at `at` of the ring (inside a fill), with word stores; returns H. */
+  _header(ring: Uint8Array, at: number, lo: number, hi: number, flags: number, t: EncodedTopic): number {
+    if (ring !== this.#r8) {
+      this.#r8 = ring;
+      this.#r32 = (ring.byteOffset & 3) === 0 ? new Uint32Array(ring.buffer, ring.byteOffset, ring.byteLength >>> 2) : undefined;
+    }
+    const r32 = this.#r32;
+    return r32 !== undefined && (at & 3) === 0 ? putHeader32(r32, at, lo, hi, flags, t) : putHeader(ring, at, lo, hi, flags, t);
+  }
+  /** @internal A fill of its own for a write that may complete after an await (async paths): the stamp
+   *  loaded now, the payload read when the record is written. */
+  _asyncFill(t: EncodedTopic, flags: number, payload: Uint8Array): (ring: Uint8Array, at: number) => void {
+    const lo = this._lo, hi = this._hi;
+    return (ring, at) => { copyBytes(ring, at + this._header(ring, at, lo, hi, flags, t), payload, 0, payload.length); };
+  }
+  /** @internal The validated, encoded topic of a one-off publish: the last one, else a per-handle cache. */
+  _pubTopic(topic: string): EncodedTopic {
+    const last = this.#lastPub;
+    if (last !== undefined && last.topic === topic) return last;
+    let t = this.#pubCache.get(topic);
+    if (t === undefined) {
+      t = encodedTopic(topic, this.#o.maxTopicBytes);
+      if (this.#pubCache.size >= PUB_CACHE_SIZE) this.#pubCache.clear();
+      this.#pubCache.set(topic, t);
+    }
+    this.#lastPub = t;
+    return t;
+  }
+  /** @internal A fresh encoded topic (publishers keep their own). */
+  _encodeTopic(topic: string): EncodedTopic { return encodedTopic(topic, this.#o.maxTopicBytes); }
+  /** @internal Size check of one record; returns its length. */
+  _size(t: EncodedTopic, payload: unknown): number {
     checkPayload(payload);
-    const total = headerSize(topicLen) + payload.length;
+    const total = t.H + payload.length;
     if (total > this.maxPayload) throw tooLarge(total, this.maxPayload);
-    const w = this._writer();
-    this.#fStamp = this._stamp();
-    testPoint('topic.publish.afterStamp');
-    this.#fTopic = topic; this.#fLen = topicLen; this.#fFlags = flags; this.#fPayload = payload;
+    return total;
+  }
+  /** @internal 5.8 steps 2–4: stamp, then the record written in place by writeWith. */
+  _write(w: RmpWriter, t: EncodedTopic, flags: number, payload: Uint8Array): number {
+    const total = this._size(t, payload);
+    this._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
+    this.#fT = t; this.#fFlags = flags; this.#fPayload = payload;
     let seq: number;
-    try { seq = w.writeWith(total, this.#fill); } finally { this.#fPayload = this.#scratch.subarray(0, 0); }
+    try { seq = w.writeWith(total, this.#fill); } finally { this.#fPayload = EMPTY; }
     this.#st.published++;
     return seq;
   }
   #flags(opts: PublishOptions | undefined): number {
-    if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw topicError('ERR_INVALID_ARGUMENT', 'publish options must be an object');
-    return opts?.postToDescendants === true ? FLAG_POST_TO_DESCENDANTS : 0;
+    if (opts === undefined) return 0;
+    if (opts === null || typeof opts !== 'object') throw topicError('ERR_INVALID_ARGUMENT', 'publish options must be an object');
+    return opts.postToDescendants === true ? FLAG_POST_TO_DESCENDANTS : 0;
   }
-  #encodeTopic(topic: string): number {
-    const n = checkTopic(topic, this.#o.maxTopicBytes);
-    if (n > 0) encodeTopicInto(topic, this.#tbuf);
-    return n;
+  #w(): RmpWriter {
+    const w = this.#writer;
+    return w !== undefined && !this.#closed ? w : this._writer();
   }
 
   /** Publish one message; returns its seq. May wait per the backpressure policy. */
   publish(topic: string, payload: Uint8Array, opts?: PublishOptions): number {
-    this._writer();
-    const n = this.#encodeTopic(topic);
-    return this._writeRecord(this.#tbuf, n, this.#flags(opts), payload);
+    const w = this.#w();
+    return this._write(w, this._pubTopic(topic), this.#flags(opts), payload);
   }
 
   /** Never waits for readers; false under backpressure. */
   tryPublish(topic: string, payload: Uint8Array, opts?: PublishOptions): boolean {
-    const w = this._writer();
-    const n = this.#encodeTopic(topic);
-    const flags = this.#flags(opts);
-    checkPayload(payload);
-    const H = headerSize(n), total = H + payload.length;
-    if (total > this.maxPayload) throw tooLarge(total, this.maxPayload);
-    if (this.#pubScratch.length < total) this.#pubScratch = new Uint8Array(Math.max(total, this.#pubScratch.length * 2, 256));
-    writeHeader(this.#pubScratch, 0, this._stamp(), flags, this.#tbuf, n);
-    testPoint('topic.publish.afterStamp');
-    this.#pubScratch.set(payload, H);
-    const ok = w.tryWrite(this.#pubScratch.subarray(0, total));
+    const w = this.#w();
+    const t = this._pubTopic(topic), flags = this.#flags(opts);
+    const total = this._size(t, payload);
+    this._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
+    this.#fT = t; this.#fFlags = flags; this.#fPayload = payload;
+    let ok: boolean;
+    try { ok = w.tryWriteWith(total, this.#fill); } finally { this.#fPayload = EMPTY; }
     if (ok) this.#st.published++;
     return ok;
   }
 
+  /** Waits for readers and the writer lock without blocking the thread. The payload is copied into the ring
+   *  when the record is written, so it must not change until the promise settles (as rmp's writeAsync). */
   async publishAsync(topic: string, payload: Uint8Array, opts: PublishOptions & { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
-    const w = this._writer();
-    const bytes = encodeTopic(topic, this.#o.maxTopicBytes);
-    const flags = this.#flags(opts);
-    checkPayload(payload);
-    const H = headerSize(bytes.length), total = H + payload.length;
-    if (total > this.maxPayload) throw tooLarge(total, this.maxPayload);
-    const rec = new Uint8Array(total);
-    writeHeader(rec, 0, this._stamp(), flags, bytes, bytes.length);
-    testPoint('topic.publish.afterStamp');
-    rec.set(payload, H);
-    const seq = await w.writeAsync(rec, { signal: opts.signal, timeoutMs: opts.timeoutMs });
+    const w = this.#w();
+    const t = this._pubTopic(topic), flags = this.#flags(opts);
+    const total = this._size(t, payload);
+    this._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
+    const seq = await w.writeWithAsync(total, this._asyncFill(t, flags, payload), { signal: opts.signal, timeoutMs: opts.timeoutMs });
     this.#st.published++;
     return seq;
   }
@@ -249,7 +302,7 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
   publisher(topic: string, opts: PublisherOptions = {}): TopicPublisher {
     this._writer();
     if (opts === null || typeof opts !== 'object') throw topicError('ERR_INVALID_ARGUMENT', 'publisher options must be an object');
-    const p = new TopicPublisher(this, topic, encodeTopic(topic, this.#o.maxTopicBytes), opts);
+    const p = new TopicPublisher(this, this._encodeTopic(topic), opts);
     this.#publishers.add(p);
     return p;
   }
@@ -386,10 +439,17 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
     }
     if (out.length === 0) { this.#st.skippedNoMatch++; return SKIP; }
     const plen = len - H;
-    if (this.#scratch.length < plen) this.#scratch = new Uint8Array(Math.min(this.maxPayload, Math.max(plen, this.#scratch.length * 2, 256)));
-    if (plen > 0) this.#scratch.set(v.subarray(H), 0);
+    // One copy out of the ring: into the scratch buffer when a `copy: false` callback needs a view, else
+    // straight into the fresh array the last copying candidate receives (the others get copies of it).
+    let view = false, lastFresh = -1;
+    for (let k = 0; k < out.length; k++) { const s = out[k]!; if (s._handler !== undefined && !s._copy) view = true; else lastFresh = k; }
+    if (view || plen === 0) {
+      if (this.#scratch.length < plen) { this.#scratch = new Uint8Array(Math.min(this.maxPayload, Math.max(plen, this.#scratch.length * 2, 256))); this.#scratchView = EMPTY; }
+      if (plen > 0) this.#scratch.set(v.subarray(H), 0);
+      this.#curFresh = undefined;
+    } else this.#curFresh = v.slice(H);
     this.#st.payloadBytesCopied += plen;
-    this.#curEntry = e; this.#curLen = plen; this.#curStamp = stamp; this.#curPd = pd;
+    this.#curEntry = e; this.#curLen = plen; this.#curStamp = stamp; this.#curPd = pd; this.#curLastFresh = lastFresh;
     void meta;
     return out;
   }
@@ -400,16 +460,19 @@ export class TopicChannel implements Disposable, SubscriptionHost, PublisherHost
     const topic = e.topic;
     if (topic === undefined) { this.#st.malformed++; return; }
     const seq = meta.seq, len = this.#curLen, stamp = this.#curStamp, pd = this.#curPd;
-    const payload = this.#scratch.subarray(0, len);
+    const fresh = this.#curFresh, lastFresh = this.#curLastFresh;
+    this.#curFresh = undefined;
+    let payload = this.#scratchView;
+    if (fresh === undefined && payload.length !== len) payload = this.#scratchView = this.#scratch.subarray(0, len);
     for (let i = 0; i < cands.length; i++) {
       const s = cands[i]!;
       if (s.closed) continue;
       const h = s._handler;
       if (h === undefined) {
-        s._push({ topic, payload: payload.slice(), seq, postToDescendants: pd, generation: stamp });
+        s._push({ topic, payload: fresh === undefined ? payload.slice() : i === lastFresh ? fresh : fresh.slice(), seq, postToDescendants: pd, generation: stamp });
       } else {
         let msg: TopicMessage;
-        if (s._copy) msg = { topic, payload: payload.slice(), seq, postToDescendants: pd, generation: stamp };
+        if (s._copy) msg = { topic, payload: fresh === undefined ? payload.slice() : i === lastFresh ? fresh : fresh.slice(), seq, postToDescendants: pd, generation: stamp };
         else {
           const vw = this.#view;
           vw.topic = topic; vw.payload = payload; vw.seq = seq; vw.postToDescendants = pd; vw.generation = stamp;

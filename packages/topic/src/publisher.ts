@@ -1,7 +1,9 @@
 import { isShmkitError, type RmpWriter } from '@shmkit/rmp';
 import { topicError } from './errors.js';
-import { FLAG_POST_TO_DESCENDANTS, headerSize, writeHeader } from './record.js';
-import { testPoint } from './testpoints.js';
+import { copyBytes, FLAG_POST_TO_DESCENDANTS, type EncodedTopic } from './record.js';
+
+const EMPTY = new Uint8Array(0);
+import { pointsEnabled, testPoint } from './testpoints.js';
 
 export interface PublishOptions { /** Default false. */ postToDescendants?: boolean }
 export interface PublisherOptions {
@@ -15,8 +17,14 @@ export interface PublisherOptions {
 export interface PublisherHost {
   readonly maxPayload: number;
   _writer(): RmpWriter;
-  _stamp(): number;
-  _writeRecord(topic: Uint8Array, topicLen: number, flags: number, payload: Uint8Array): number;
+  /** Loads the shared generation counter into _lo / _hi. */
+  _loadStamp(): void;
+  readonly _lo: number;
+  readonly _hi: number;
+  _size(t: EncodedTopic, payload: unknown): number;
+  _write(w: RmpWriter, t: EncodedTopic, flags: number, payload: Uint8Array): number;
+  _header(ring: Uint8Array, at: number, lo: number, hi: number, flags: number, t: EncodedTopic): number;
+  _asyncFill(t: EncodedTopic, flags: number, payload: Uint8Array): (ring: Uint8Array, at: number) => void;
   _countPublished(n: number): void;
   _publisherError(error: unknown, publisher: TopicPublisher): void;
   _publisherClosed(p: TopicPublisher): void;
@@ -33,85 +41,85 @@ export function tooLarge(size: number, max: number): Error {
 export class TopicPublisher implements Disposable {
   readonly topic: string;
   readonly #host: PublisherHost;
-  readonly #bytes: Uint8Array;
+  readonly #t: EncodedTopic;
   readonly #flags: number;
   readonly #coalesce: boolean;
-  readonly #H: number;
-  #stage: Uint8Array = new Uint8Array(0);
+  /** Staged payload bytes (copied at publish()). */
+  #stage: Uint8Array = EMPTY;
   #stageLen = 0;
-  /** offset, length pairs of staged records */
-  #ents: number[] = [];
+  /** Record length (H + payload) of every staged message: the lengths of writeManyWith. */
+  #lens: number[] = [];
+  /** Per staged message: payload offset in #stage, stamp lo, stamp hi. */
+  #meta: number[] = [];
+  // what the fills of the batch being written read (no closure per record)
+  #wStage: Uint8Array = EMPTY;
+  #wMeta: number[] = [];
+  #wLens: number[] = [];
+  #wPayloads: readonly Uint8Array[] = [];
+  readonly #flushFill = (ring: Uint8Array, at: number, k: number): void => {
+    const m = this.#wMeta, H = this.#host._header(ring, at, m[3 * k + 1]!, m[3 * k + 2]!, this.#flags, this.#t);
+    copyBytes(ring, at + H, this.#wStage, m[3 * k]!, this.#wLens[k]! - H);
+  };
+  readonly #manyFill = (ring: Uint8Array, at: number, k: number): void => {
+    const h = this.#host, p = this.#wPayloads[k]!;
+    copyBytes(ring, at + h._header(ring, at, h._lo, h._hi, this.#flags, this.#t), p, 0, p.length);
+  };
   #scheduled = false;
   #closed = false;
 
   /** @internal */
-  constructor(host: PublisherHost, topic: string, bytes: Uint8Array, opts: PublisherOptions) {
-    this.#host = host; this.topic = topic; this.#bytes = bytes;
+  constructor(host: PublisherHost, t: EncodedTopic, opts: PublisherOptions) {
+    this.#host = host; this.topic = t.topic; this.#t = t;
     this.#flags = opts.postToDescendants === true ? FLAG_POST_TO_DESCENDANTS : 0;
     this.#coalesce = opts.coalesce === true;
-    this.#H = headerSize(bytes.length);
   }
 
-  get staged(): number { return this.#ents.length >> 1; }
+  get staged(): number { return this.#lens.length; }
 
   #check(): void { if (this.#closed) throw topicError('ERR_CLOSED', `publisher of ${JSON.stringify(this.topic)} closed`); }
-  #size(payload: unknown): number {
-    checkPayload(payload);
-    const total = this.#H + payload.length;
-    if (total > this.#host.maxPayload) throw tooLarge(total, this.#host.maxPayload);
-    return total;
-  }
-  /** One complete record in a fresh buffer, stamped now. */
-  #record(payload: Uint8Array, stamp: number): Uint8Array {
-    const rec = new Uint8Array(this.#H + payload.length);
-    writeHeader(rec, 0, stamp, this.#flags, this.#bytes, this.#bytes.length);
-    rec.set(payload, this.#H);
-    return rec;
-  }
 
   /** Direct mode: returns the seq. Coalescing mode: copies the payload, returns undefined. */
   publish(payload: Uint8Array): number | undefined {
     this.#check();
-    if (!this.#coalesce) return this.#host._writeRecord(this.#bytes, this.#bytes.length, this.#flags, payload);
-    const total = this.#size(payload);
-    const stamp = this.#host._stamp();
-    testPoint('topic.publish.afterStamp');
-    if (this.#stageLen + total > this.#stage.length) {
-      const next = new Uint8Array(Math.max(this.#stage.length * 2, this.#stageLen + total, 4096));
-      next.set(this.#stage.subarray(0, this.#stageLen));
+    const h = this.#host;
+    if (!this.#coalesce) return h._write(h._writer(), this.#t, this.#flags, payload);
+    const total = h._size(this.#t, payload);
+    h._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
+    const len = payload.length, at = this.#stageLen;
+    if (at + len > this.#stage.length) {
+      const next = new Uint8Array(Math.max(this.#stage.length * 2, at + len, 4096));
+      next.set(this.#stage.subarray(0, at));
       this.#stage = next;
     }
-    const at = this.#stageLen;
-    writeHeader(this.#stage, at, stamp, this.#flags, this.#bytes, this.#bytes.length);
-    this.#stage.set(payload, at + this.#H);
-    this.#stageLen += total;
-    this.#ents.push(at, total);
+    copyBytes(this.#stage, at, payload, 0, len);
+    this.#stageLen = at + len;
+    this.#lens.push(total);
+    this.#meta.push(at, h._lo, h._hi);
     if (!this.#scheduled) { this.#scheduled = true; queueMicrotask(this.#autoFlush); }
     return undefined;
   }
 
   readonly #autoFlush = (): void => {
     this.#scheduled = false;
-    if (this.#closed && this.#ents.length === 0) return;
+    if (this.#closed && this.#lens.length === 0) return;
     try { this.#flush(); } catch (e) { this.#host._publisherError(e, this); }
   };
 
-  /** Write everything staged now (one lock, one notification check); returns how many were written. */
+  /** Write everything staged now, in place (writeManyWith: one lock, one notification check); returns how many were written. */
   #flush(): number {
-    const n = this.#ents.length >> 1;
+    const n = this.#lens.length;
     if (n === 0) return 0;
-    const stage = this.#stage, ents = this.#ents;
-    // publishes made during the flush go to the next one
-    this.#stage = new Uint8Array(0); this.#stageLen = 0; this.#ents = [];
-    const recs: Uint8Array[] = new Array(n);
-    for (let k = 0; k < n; k++) recs[k] = stage.subarray(ents[2 * k]!, ents[2 * k]! + ents[2 * k + 1]!);
+    // publishes made during the flush go to the next one: the batch keeps its arrays, the next one starts empty
+    this.#wStage = this.#stage; this.#wMeta = this.#meta; this.#wLens = this.#lens;
+    this.#stage = EMPTY; this.#stageLen = 0; this.#meta = []; this.#lens = [];
     let written = 0;
-    try { written = this.#host._writer().writeMany(recs); } catch (e) {
+    try { written = this.#host._writer().writeManyWith(this.#wLens, this.#flushFill); } catch (e) {
       const w = isShmkitError(e) && typeof e.details.written === 'number' ? e.details.written : 0;
       this.#host._countPublished(w);
       if (isShmkitError(e)) throw topicError(e.code, e.message, { ...e.details, written: w, notWritten: n - w }, e);
       throw e;
-    }
+    } finally { this.#wStage = EMPTY; this.#wMeta = []; this.#wLens = []; }
     this.#host._countPublished(written);
     return written;
   }
@@ -123,27 +131,29 @@ export class TopicPublisher implements Disposable {
   publishMany(payloads: readonly Uint8Array[]): number {
     this.#check();
     if (!Array.isArray(payloads)) throw topicError('ERR_INVALID_ARGUMENT', 'payloads must be an array');
-    for (const p of payloads) this.#size(p);
+    const lens: number[] = new Array(payloads.length);
+    for (let k = 0; k < payloads.length; k++) lens[k] = this.#host._size(this.#t, payloads[k]);
     this.#flush();
-    const stamp = this.#host._stamp();
-    testPoint('topic.publish.afterStamp');
-    const recs = payloads.map((p) => this.#record(p, stamp));
+    this.#host._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
     let written = 0;
-    try { written = this.#host._writer().writeMany(recs); } catch (e) {
+    this.#wPayloads = payloads;
+    try { written = this.#host._writer().writeManyWith(lens, this.#manyFill); } catch (e) {
       if (isShmkitError(e) && typeof e.details.written === 'number') this.#host._countPublished(e.details.written);
       throw e;
-    }
+    } finally { this.#wPayloads = []; }
     this.#host._countPublished(written);
     return written;
   }
 
   async publishAsync(payload: Uint8Array, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
     this.#check();
-    this.#size(payload);
+    const h = this.#host, total = h._size(this.#t, payload);
     this.#flush();
-    const stamp = this.#host._stamp();
-    testPoint('topic.publish.afterStamp');
-    const seq = await this.#host._writer().writeAsync(this.#record(payload, stamp), opts);
+    h._loadStamp();
+    if (pointsEnabled) testPoint('topic.publish.afterStamp');
+    // written in place when the record is written: the payload must not change until the promise settles
+    const seq = await h._writer().writeWithAsync(total, h._asyncFill(this.#t, this.#flags, payload), opts);
     this.#host._countPublished(1);
     return seq;
   }

@@ -56,6 +56,53 @@ export function writeHeader(dst: Uint8Array, at: number, stamp: number, flags: n
   return H;
 }
 
+/**
+ * A validated, encoded topic ready for publishing: the record header after the 8 stamp bytes (version,
+ * flags 0, topicLen, topic bytes, zero pad) as bytes and as u32 words, so that a publish writes the
+ * header with a few word stores instead of encoding the topic again (5.2 step 2).
+ */
+export interface EncodedTopic {
+  readonly topic: string;
+  readonly bytes: Uint8Array;
+  /** H = align8(12 + topicLen). */
+  readonly H: number;
+  /** Bytes 8 .. H of the record with flags 0. */
+  readonly tail: Uint8Array;
+  /** The same as little-endian u32 words ((H - 8) / 4 of them); word 0 carries the flags in bits 8..15. */
+  readonly words: Uint32Array;
+}
+export function encodedTopic(topic: string, max: number): EncodedTopic {
+  const bytes = encodeTopic(topic, max);
+  const H = headerSize(bytes.length);
+  const tail = new Uint8Array(H - 8);
+  tail[0] = RECORD_VERSION; tail[2] = bytes.length & 255; tail[3] = bytes.length >>> 8;
+  tail.set(bytes, 4);
+  return { topic, bytes, H, tail, words: new Uint32Array(tail.buffer, 0, tail.length >> 2) };
+}
+/** Write the header of `t` (stamp as u32 halves) at the 8-aligned byte offset `at` of `dst`; returns H. */
+export function putHeader(dst: Uint8Array, at: number, lo: number, hi: number, flags: number, t: EncodedTopic): number {
+  dst[at] = lo & 255; dst[at + 1] = (lo >>> 8) & 255; dst[at + 2] = (lo >>> 16) & 255; dst[at + 3] = lo >>> 24;
+  dst[at + 4] = hi & 255; dst[at + 5] = (hi >>> 8) & 255; dst[at + 6] = (hi >>> 16) & 255; dst[at + 7] = hi >>> 24;
+  dst.set(t.tail, at + 8);
+  dst[at + 9] = flags;
+  return t.H;
+}
+/** As putHeader, through a u32 view `d32` of the same memory (`at` a multiple of 4). */
+export function putHeader32(d32: Uint32Array, at: number, lo: number, hi: number, flags: number, t: EncodedTopic): number {
+  const w = t.words, n = w.length;
+  let i = at >>> 2;
+  d32[i] = lo; d32[i + 1] = hi; d32[i + 2] = w[0]! | (flags << 8);
+  i += 2;
+  for (let k = 1; k < n; k++) d32[i + k] = w[k]!;
+  return t.H;
+}
+
+/** Copy `src[from, from + n)` to `dst` at `at`: a byte loop for short runs (no view allocated), else one set. */
+export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, n: number): void {
+  if (n > 64) dst.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), at);
+  else for (let k = 0; k < n; k++) dst[at + k] = src[from + k]!;
+}
+
 /** Encode a whole record (tests, coalescing staging). */
 export function encodeRecord(stamp: number, flags: number, topic: Uint8Array, payload: Uint8Array): Uint8Array {
   const H = headerSize(topic.length);

@@ -1,5 +1,5 @@
 import { writeSync } from 'node:fs';
-import { testPoint as corePoint } from '@shmkit/shm-core/internal';
+import { TEST_POINTS_ENABLED, testPoint as corePoint } from '@shmkit/shm-core/internal';
 
 /**
  * Test points of topic (spec §5.9). Each point is a shm-core `testPoint` (plans from testkit's
@@ -14,6 +14,8 @@ const POINT = process.env.SHMKIT_RMP_TESTPOINT ?? '';
 const ACTION = process.env.SHMKIT_RMP_TESTPOINT_ACTION ?? 'kill';
 let skip = Number(process.env.SHMKIT_RMP_TESTPOINT_SKIP ?? '0') || 0;
 let enabled = POINT.startsWith('topic.');
+/** False in production: hot paths skip the call (`if (pointsEnabled) testPoint(...)`). */
+export const pointsEnabled: boolean = TEST_POINTS_ENABLED || enabled;
 
 export function testPoint(name: string): void {
   corePoint(name);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { until } from '@shmkit/testkit';
-import { TopicChannel, type TopicMessage } from '../src/index.js';
+import { decodeRecord, encodeRecord, TopicChannel, type TopicMessage } from '../src/index.js';
 import { cleanup, dec, enc, fresh, keep, settle } from './helpers.js';
 
 afterEach(cleanup);
@@ -103,6 +103,48 @@ describe('coalescing and bound publishers', () => {
     expect(await ch.publishAsync('/t', enc('y'), { postToDescendants: true })).toBeGreaterThan(0);
     expect((await s.next()).value).toMatchObject({ postToDescendants: true });
   });
+
+  it('every publish path writes its record in place, byte for byte as encodeRecord (stamp, flags, topic, pad, payload)', async () => {
+    const { ch } = fresh('inplace');
+    const raw = ch._rmp.createReader();
+    const gen = () => ch.stats().generation;
+    const want: Uint8Array[] = [];
+    const big = new Uint8Array(300).map((_, i) => i & 255); // > 64 B: the set() branch of the copy
+    const t = enc('/in/é');
+    ch.publish('/in/é', enc('p')); want.push(encodeRecord(gen(), 0, t, enc('p')));
+    expect(ch.tryPublish('/in/é', big, { postToDescendants: true })).toBe(true); want.push(encodeRecord(gen(), 1, t, big));
+    await ch.publishAsync('/in/é', enc('async')); want.push(encodeRecord(gen(), 0, t, enc('async')));
+    const pub = ch.publisher('/in/é', { postToDescendants: true });
+    expect(pub.publishMany([enc(''), big, enc('m')])).toBe(3);
+    for (const p of [enc(''), big, enc('m')]) want.push(encodeRecord(gen(), 1, t, p));
+    await pub.publishAsync(enc('pa')); want.push(encodeRecord(gen(), 1, t, enc('pa')));
+    const co = ch.publisher('/in/é', { coalesce: true });
+    co.publish(enc('c1')); want.push(encodeRecord(gen(), 0, t, enc('c1')));
+    const bump = ch.subscribe('/other'); // generation + 1 between two staged messages
+    co.publish(big); want.push(encodeRecord(gen(), 0, t, big));
+    expect(co.flush()).toBe(2);
+    const got: Uint8Array[] = [];
+    raw.drain((p) => { got.push(p.slice()); });
+    expect(got.map((g) => [...g])).toEqual(want.map((w) => [...w]));
+    expect(decodeRecord(got[8]!)!.generation).toBe(decodeRecord(got[7]!)!.generation + 1);
+    expect(ch._rmp.stats().abandonedBytes).toBe(0n);
+    bump.close(); raw.close();
+  });
+
+  it('tryPublish under backpressure returns false and writes nothing (the fill is not called)', () => {
+    const { ch } = fresh('trybp', { ringSize: 4096 });
+    const raw = ch._rmp.createReader(); // active, never drains
+    let n = 0;
+    while (ch.tryPublish('/t', new Uint8Array(200))) if (++n > 100) throw new Error('never blocked');
+    const before = ch._rmp.stats();
+    expect(ch.tryPublish('/t', new Uint8Array(200))).toBe(false);
+    const after = ch._rmp.stats();
+    expect(after.freePos).toBe(before.freePos);
+    expect(after.reserveEnd).toBe(before.reserveEnd);
+    expect(after.abandonedBytes).toBe(0n);
+    expect(ch.stats().published).toBe(n);
+    raw.close();
+  });
 });
 
 describe('iterators and callbacks', () => {
@@ -156,6 +198,24 @@ describe('iterators and callbacks', () => {
     expect(aligned).toEqual([true, true]);
     expect(copies.map((c) => [...c])).toEqual([[1, 1, 1, 1], [2, 2, 2, 2]]);
     expect(copies[0]!.buffer).not.toBe(copies[1]!.buffer);
+  });
+  it('27b: without a copy:false candidate the payload is copied out of the ring once; every copying candidate still gets its own array', async () => {
+    const { ch } = fresh('copy1');
+    const a: Uint8Array[] = [], b: Uint8Array[] = [];
+    ch.subscribe('/c', (m) => { a.push(m.payload); m.payload[0] = 99; }); // mutates its own copy
+    const it = ch.subscribe('/c')[Symbol.asyncIterator]();
+    ch.subscribe('/c', (m) => b.push(m.payload));
+    const before = ch.stats().payloadBytesCopied;
+    ch.publish('/c', Uint8Array.of(5, 6, 7, 8, 9));
+    await settle(ch);
+    expect(ch.stats().payloadBytesCopied - before).toBe(5);
+    const m = await it.next();
+    expect([...(m.value as TopicMessage).payload]).toEqual([5, 6, 7, 8, 9]);
+    expect([...b[0]!]).toEqual([5, 6, 7, 8, 9]);
+    expect([...a[0]!]).toEqual([99, 6, 7, 8, 9]);
+    const bufs = new Set([a[0]!.buffer, b[0]!.buffer, (m.value as TopicMessage).payload.buffer]);
+    expect(bufs.size).toBe(3);
+    await it.return!();
   });
   it('28: a throwing callback goes to onError, else the error event; other subscriptions still receive the message', async () => {
     const { ch } = fresh('throw');

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { anc, decodeRecord, encodeRecord, matches, type Matching, type TopicMessage } from '../src/index.js';
 import { cleanup, dec, enc, fresh, rng, settle } from './helpers.js';
@@ -53,29 +54,31 @@ function refMatch(r: string, hd: boolean, w: string, pd: boolean, mode: Matching
   return r === w || (pd && refAnc(w, r, mode)) || (hd && refAnc(r, w, mode));
 }
 
-describe('2: property: index-based matcher equals a brute-force reference', () => {
-  const parts = ['/', 'a', 'ab', 'é', ''];
-  const gen = (rand: () => number) => { let s = ''; const n = Math.floor(rand() * 6); for (let i = 0; i < n; i++) s += parts[Math.floor(rand() * parts.length)]; return s; };
-  it('pure anc equals the reference on 20 000 random pairs', () => {
-    const rand = rng(7);
-    for (let i = 0; i < 20_000; i++) {
-      const a = gen(rand), d = gen(rand);
-      for (const m of ['segment', 'prefix'] as const) expect(anc(a, d, m), `${a} ${d} ${m}`).toBe(refAnc(a, d, m));
-    }
+describe('2: property (fast-check): index-based matcher equals a brute-force reference', () => {
+  // topics over the alphabet {'/', 'a', 'ab', 'é'}: '//' and a leading or trailing '/' give empty segments
+  const topic = fc.array(fc.constantFrom('/', 'a', 'ab', 'é'), { maxLength: 6 }).map((a) => a.join(''));
+  const mode = fc.constantFrom<Matching>('segment', 'prefix');
+  it('pure anc and matches equal the reference (20 000 random cases)', () => {
+    fc.assert(fc.property(topic, fc.boolean(), topic, fc.boolean(), mode, (r, hd, w, pd, m) => {
+      expect(anc(r, w, m), `anc ${r} ${w} ${m}`).toBe(refAnc(r, w, m));
+      expect(matches(r, hd, w, pd, m), `${r} ${hd} ${w} ${pd} ${m}`).toBe(refMatch(r, hd, w, pd, m));
+    }), { numRuns: 20_000 });
   });
-  it('a channel with 24 random subscriptions delivers exactly the reference sets (5 seeds)', async () => {
-    for (let seed = 1; seed <= 5; seed++) {
-      const rand = rng(seed);
+  it('a channel with random subscriptions delivers exactly the reference sets (index, cache, generation filter)', async () => {
+    const sub = fc.record({ topic, hd: fc.boolean(), mode });
+    const msg = fc.record({ topic, pd: fc.boolean() });
+    await fc.assert(fc.asyncProperty(fc.array(sub, { minLength: 1, maxLength: 24 }), fc.array(msg, { minLength: 1, maxLength: 60 }), async (subs, msgs) => {
       const { ch } = fresh('prop');
-      const subs = Array.from({ length: 24 }, () => ({ topic: gen(rand), hd: rand() < 0.5, mode: (rand() < 0.5 ? 'segment' : 'prefix') as Matching, got: [] as number[] }));
-      for (const s of subs) ch.subscribe(s.topic, (m) => s.got.push(m.seq), { descendants: s.hd, matching: s.mode });
-      const msgs = Array.from({ length: 60 }, () => ({ topic: gen(rand), pd: rand() < 0.3, seq: -1 }));
-      for (const m of msgs) m.seq = ch.publish(m.topic, enc(m.topic), { postToDescendants: m.pd });
-      await settle(ch);
-      // the index works on UTF-8 bytes; the reference on strings (é is two bytes, '/' never inside one)
-      for (const s of subs) expect(s.got, `seed ${seed} ${JSON.stringify(s.topic)} ${s.hd} ${s.mode}`).toEqual(msgs.filter((m) => refMatch(s.topic, s.hd, m.topic, m.pd, s.mode)).map((m) => m.seq));
-      ch.close();
-    }
+      try {
+        const got = subs.map(() => [] as number[]);
+        subs.forEach((s, i) => ch.subscribe(s.topic, (m) => got[i]!.push(m.seq), { descendants: s.hd, matching: s.mode }));
+        const seqs = msgs.map((m) => ch.publish(m.topic, enc(m.topic), { postToDescendants: m.pd }));
+        await settle(ch);
+        // the index works on UTF-8 bytes; the reference on strings (é is two bytes, '/' never inside one)
+        subs.forEach((s, i) => expect(got[i], `${JSON.stringify(s.topic)} ${s.hd} ${s.mode}`)
+          .toEqual(seqs.filter((_, k) => refMatch(s.topic, s.hd, msgs[k]!.topic, msgs[k]!.pd, s.mode))));
+      } finally { ch.close(); }
+    }), { numRuns: 40 });
   });
 });
 
