@@ -12,7 +12,8 @@ export function nativeMutexSize(): number { return native().mutexSize(); }
 /** §5.11 step 5: the mutexes this thread holds belong to the mapped object, not to one Segment object: two
  *  `open`s of one object in one thread share one held set (keyed by the object's device and inode; offsets
  *  are the same in both mappings), so a mutex locked through one and unlocked through the other is free in
- *  both, `heldByMe` agrees, and each Segment's close check (`heldMutexes`) counts the object's held mutexes.
+ *  both, and `heldByMe` agrees. close() refuses (ERR_BUSY) only the last open Segment of the object while this
+ *  thread holds one of its mutexes: with another mapping open the mutex stays reachable and unlockable.
  *  A Segment that maps only a window of its object (fewer bytes than the object) keeps a set of its own.
  *  Module state is per thread: a worker thread loads its own copy of this module. */
 interface Held { readonly held: Set<number>; readonly segs: Set<WeakRef<Segment>> }
@@ -46,6 +47,11 @@ function heldFor(seg: Segment): Held {
   h.segs.add(new WeakRef(seg));
   heldOf.set(seg, h);
   seg.heldMutexes = h.held.size;
+  const held = h;
+  seg.mappedElsewhere = () => {
+    for (const r of held.segs) { const s = r.deref(); if (s !== undefined && s !== seg && !s.closed) return true; }
+    return false;
+  };
   return h;
 }
 

@@ -217,6 +217,9 @@ export class Segment implements Disposable {
   #token = {};
   /** @internal RobustMutexes of this segment held by this thread (maintained by RobustMutex; close() refuses while > 0). */
   heldMutexes = 0;
+  /** @internal Set by RobustMutex: true while another open Segment of this thread maps the same object (a held
+   *  mutex stays reachable, and unlockable, through it, so this mapping may close). */
+  mappedElsewhere: (() => boolean) | undefined = undefined;
 
   private constructor(s: SegmentInit) {
     this.kind = s.kind; this.objectName = s.objectName; this.path = s.path; this.label = s.label;
@@ -649,7 +652,7 @@ export class Segment implements Disposable {
   /** Detaches every view (later access throws a TypeError, never a fault), unmaps, closes the fd. Idempotent. */
   close(): void {
     if (this.#closed) return;
-    if (this.heldMutexes > 0) throw new ShmkitError('ERR_BUSY', `${this.label}: a RobustMutex in it is held by this thread`, { details: { held: this.heldMutexes } });
+    if (this.heldMutexes > 0 && this.mappedElsewhere?.() !== true) throw new ShmkitError('ERR_BUSY', `${this.label}: a RobustMutex in it is held by this thread`, { details: { held: this.heldMutexes } });
     this.#closed = true;
     const n = native();
     const buf = this.#buffer;
