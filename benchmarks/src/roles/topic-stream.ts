@@ -30,6 +30,7 @@ defineRole({
       const backpressure = typeof bp === 'number' ? { policy: 'wait' as const, timeoutMs: bp, onTimeout: 'overwrite' as const } : { policy: 'wait' as const, timeoutMs: 5_000, onTimeout: 'throw' as const };
       if (me === 0) { tc = TopicChannel.create(c.name, { ringSize, maxReaders: 8, backpressure }); stamp = Stamp.create(c.name); }
       else { tc = await TopicChannel.open(c.name, { waitInitMs: 5_000, backpressure }); stamp = Stamp.open(c.name); }
+      tc.publisher(TOPIC).close(); // creates the rmp writer now, not inside the first measured publish
       return;
     }
     tc = await TopicChannel.open(c.name, { waitInitMs: 5_000, wait: { mode: c.mode === 'n/a' ? 'hybrid' : (c.mode as 'spin' | 'hybrid' | 'block') } });

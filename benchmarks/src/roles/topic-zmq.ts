@@ -1,5 +1,5 @@
 // The zeromq PUB/SUB side of topic.transfer / topic.fanout: one publisher (XPUB, so that it can wait for
-// every subscription before the first message: no slow-joiner loss) → SUB processes with a prefix
+// every subscriber's subscription before the first message: no slow-joiner loss) → SUB processes with a prefix
 // subscription on '/channel'; each message is two frames [topic, payload]; high-water marks unlimited (PUB
 // drops at the mark otherwise). The last subscriber measures end to end, as topic-stream does.
 import { rmSync } from 'node:fs';
@@ -31,6 +31,7 @@ defineRole({
     sock.linger = 0; sock.receiveHighWaterMark = 0;
     sock.connect((c.peers.writer as { endpoint: string }).endpoint);
     sock.subscribe(TOPIC);
+    sock.subscribe(`/hello/${c.role}`);
     stamp = Stamp.open(c.name);
   },
   async run(n, warmup) {
@@ -39,7 +40,10 @@ defineRole({
     if (ctx.role === 'writer') {
       if (!subscribed) {
         const deadline = setTimeout(() => s.close(), 30_000);
-        for (let k = 0; k < readers(); k++) { const [m] = await s.receive(); if (!m || m[0] !== 1) k--; }
+        // XPUB passes on a prefix only once (all subscribe TOPIC): each subscriber then subscribes a prefix of
+        // its own, which arrives after its TOPIC subscription on the same connection.
+        const seen = new Set<string>();
+        while (seen.size < readers()) { const [m] = await s.receive(); if (m && m[0] === 1 && m.subarray(1).toString().startsWith('/hello/')) seen.add(m.subarray(1).toString()); }
         clearTimeout(deadline); subscribed = true;
       }
       await stamp!.awaitReaders(runNo, readers());
@@ -47,7 +51,8 @@ defineRole({
       for (let i = 0; i < total; i++) {
         if (i === warmup) stamp!.set(runNo);
         const b = pool[i & (BATCH - 1)]!; putSeq(b, sent++);
-        await s.send([topic, b]);
+        // a fresh buffer: zeromq may send larger frames zero-copy after send() resolved, and the pool is reused
+        await s.send([topic, size > 256 ? Buffer.from(b) : b]);
       }
       if (warmup >= total) stamp!.set(runNo);
       return;
