@@ -60,6 +60,7 @@ for (const [suffix, readers] of [['', 4], ['-1x1', 1]] as const) {
     sizes: { full: [8, 64, 512, 4 * KiB, 64 * KiB], quick: [64] }, modes: ['hybrid'], placements: ['unpinned'],
     iterations: { full: (s) => (s <= 512 ? 100_000 : s <= 4 * KiB ? 50_000 : 5_000), quick: 10_000 }, warmup: { full: 4096, quick: 1024 },
     runs: { full: 3, quick: 1 }, baselines: [], unit: 'msgs/s end-to-end', quick: false,
+    compare: readers > 1 ? [{ scenario: 'topic.fanout-uds', label: 'topic / net-uds (msgs/s)' }, { scenario: 'topic.fanout-zmq', label: 'topic / zeromq (msgs/s)' }] : undefined,
   });
 }
 

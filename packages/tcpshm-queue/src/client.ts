@@ -1,17 +1,16 @@
 // TcpshmClient (spec §3.5, §5.7, §5.14).
-import { EventEmitter } from 'node:events';
 import { testPoint } from '@shmkit/shm-core/internal';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TcpshmError, isTcpshmError } from './errors.js';
-import { resolveCommon, bad, type Resolved, type TcpshmCommonOptions } from './options.js';
-import { TcpshmConnection, type MessageHandler, type ConnectionOwner } from './connection.js';
+import { bad, type TcpshmCommonOptions } from './options.js';
+import { TcpshmConnection, type MessageHandler } from './connection.js';
 import type { ConnectionStats } from './internal/metrics.js';
-import { nameProblem, validateLocalName } from './internal/names.js';
-import { decodeLoginResponse, encodeLoginRequest, inRange, loginLayout, type LoginLayout, type LoginResponse } from './internal/wire.js';
+import { nameProblem } from './internal/names.js';
+import { decodeLoginResponse, encodeLoginRequest, inRange, type LoginResponse } from './internal/wire.js';
 import { ensureDir, FileStore, LastServerFile } from './internal/storage.js';
 import { openPairRings, type PairRings } from './internal/shm-pair.js';
-import { Driver } from './internal/driver.js';
+import { OwnerBase } from './internal/owner.js';
 import { ShmCheckClient, type ShmCheckResult } from './internal/shm-check.js';
 
 export type LoginRejectReason = 'invalid-name' | 'rejected' | 'max-clients' | 'already-logged-on' | 'system-error' | 'other';
@@ -70,14 +69,7 @@ export function rejectReason(msg: string): LoginRejectReason {
 
 interface Pair { mode: 'tcp' | 'shm'; server: string; conn: TcpshmConnection; created: boolean }
 
-export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements AsyncDisposable, ConnectionOwner {
-  readonly name: string;
-  #onMessage: MessageHandler | undefined;
-  /** The message handler (reference OnClientMsg/OnServerMsg). Setting it delivers what is already buffered. */
-  get onMessage(): MessageHandler | undefined { return this.#onMessage; }
-  set onMessage(h: MessageHandler | undefined) { this.#onMessage = h; if (h) this.#kickAll(); }
-  #o: Resolved;
-  #layout: LoginLayout;
+export class TcpshmClient extends OwnerBase<TcpshmClientEvents> implements AsyncDisposable {
   #shmCheck: 'off' | 'try' | 'require';
   #shmCheckTimeoutMs: number;
   #onLoginSuccess: ((rsp: LoginResponseInfo) => void) | undefined;
@@ -89,38 +81,26 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
   #reconnect: Required<ReconnectOptions> | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
-  #tick: NodeJS.Timeout | undefined;
   #pendingSocket: Socket | undefined;
-  #driver: Driver;
   #check: ShmCheckClient | undefined;
   #metrics = { reconnects: 0, reconnectAttempts: 0, loginRejects: 0, seqMismatches: 0 };
 
   constructor(options: TcpshmClientOptions) {
-    super();
-    this.#o = resolveCommon(options);
-    validateLocalName(options.name, this.#o.nameSize, this.#o.nameRule);
-    this.name = options.name;
-    this.#layout = loginLayout(this.#o);
+    super(options);
     const sc = options.shmCheck ?? 'try';
     if (!['off', 'try', 'require'].includes(sc)) throw bad('shmCheck', 'must be off, try or require');
     this.#shmCheck = sc;
     this.#shmCheckTimeoutMs = options.shmCheckTimeoutMs ?? 1000;
-    this.onMessage = options.onMessage;
     this.#onLoginSuccess = options.onLoginSuccess;
-    this.#driver = new Driver(this.#o, (e) => this.error(e));
   }
 
   get state(): 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' { return this.#state; }
   get connection(): TcpshmConnection | undefined { return this.#pair?.conn; }
 
   // ConnectionOwner
-  handler(): MessageHandler | undefined { return this.#onMessage; }
-  error(err: TcpshmError): void { if (this.listenerCount('error') > 0) this.emit('error', err); }
-  kick(conn: TcpshmConnection): void { this.#driver.kick(conn); }
-  canParkForSpace(conn: TcpshmConnection): boolean { return this.#driver.canParkForSpace(conn); }
   controlFrame(conn: TcpshmConnection, type: number, frame: Uint8Array): void { this.#check?.onFrame(conn, type, frame); }
   linkEnded(conn: TcpshmConnection, reason: TcpshmError, byApp: boolean): void {
-    this.#driver.remove(conn);
+    this.driver.remove(conn);
     this.#check?.cancel(); this.#check = undefined;
     if (this.#state === 'closed') return;
     this.emit('disconnect', reason);
@@ -128,31 +108,15 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
     if (!byApp && this.#reconnect && this.#connectOpts && RETRIABLE.has(reason.code)) this.#scheduleReconnect(reason);
   }
 
-  #kickAll(): void {
-    const c = this.#pair?.conn;
-    if (!c || c.isClosed || !c.isOpen || c.held) return;
-    if (c.mode === 'shm') this.#driver.kick(c); else c.resume();
-  }
-
-  #startTick(): void {
-    if (this.#tick) return;
-    const ms = Math.min(500, Math.max(10, Math.min(this.#o.heartbeatIntervalMs, this.#o.connectionTimeoutMs) / 4));
-    let last = performance.now();
-    this.#tick = setInterval(() => {
-      const now = performance.now();
-      const stalled = now - last > 2 * ms + 50; // the event loop was blocked: input may be waiting unread
-      last = now;
-      this.#pair?.conn.tick(now, stalled);
-    }, ms);
-    this.#tick.unref();
-  }
+  /** @internal */
+  protected kickAll(): void { const c = this.#pair?.conn; if (c) this.rearm(c); }
 
   async connect(opts: ConnectOptions): Promise<TcpshmConnection> {
     if (this.#state === 'closed') throw new TcpshmError('ERR_CLOSED', 'client closed', { reasonText: 'Release' });
     if (this.#state !== 'idle') throw new TcpshmError('ERR_TCPSHM_ALREADY_CONNECTED', 'connect() while connecting or open', { reasonText: 'already connected' });
-    const ud = opts.loginUserData ?? new Uint8Array(this.#o.loginUserDataSize);
-    if (!(ud instanceof Uint8Array) || ud.length !== this.#o.loginUserDataSize) {
-      throw new TcpshmError('ERR_INVALID_ARGUMENT', `loginUserData must be exactly ${this.#o.loginUserDataSize} bytes`, { details: { option: 'loginUserData' } });
+    const ud = opts.loginUserData ?? new Uint8Array(this.o.loginUserDataSize);
+    if (!(ud instanceof Uint8Array) || ud.length !== this.o.loginUserDataSize) {
+      throw new TcpshmError('ERR_INVALID_ARGUMENT', `loginUserData must be exactly ${this.o.loginUserDataSize} bytes`, { details: { option: 'loginUserData' } });
     }
     this.#connectOpts = { ...opts, loginUserData: ud };
     this.#reconnect = opts.reconnect ? {
@@ -215,7 +179,7 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
   }
 
   #openPair(mode: 'tcp' | 'shm', server: string): Pair {
-    const o = this.#o;
+    const o = this.o;
     if (mode === 'tcp') {
       const store = FileStore.open(join(o.ptcpDir, `${this.name}_${server}.ptcp`), o.tcpQueueSize + 20,
         { mode: o.fileMode, lock: true, role: 'ptcp', durable: o.durability !== 'none' });
@@ -230,7 +194,7 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
   }
 
   async #connectOnce(opts: ConnectOptions): Promise<TcpshmConnection> {
-    const o = this.#o;
+    const o = this.o;
     const mode: 'tcp' | 'shm' = opts.shm ? 'shm' : 'tcp';
     this.#state = 'connecting';
     ensureDir(o.ptcpDir, o.dirMode);
@@ -248,7 +212,7 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
     if (!pair && last !== '') { pair = this.#openPair(mode, last); this.#pair = pair; freshlyCreated = pair.created; }
     let local = { ack: 0, start: 0, end: 0 };
     if (pair && mode === 'tcp') { const q = pair.conn.queue!; local = { ack: q.A, start: q.RS, end: q.seqEnd }; }
-    const req = encodeLoginRequest(o, this.#layout, { clientAck: local.ack, clientSeqStart: local.start, clientSeqEnd: local.end,
+    const req = encodeLoginRequest(o, this.layout, { clientAck: local.ack, clientSeqStart: local.start, clientSeqEnd: local.end,
       userData: opts.loginUserData!, useShm: mode === 'shm', clientName: this.name, lastServerName: last });
     if (pair?.conn.queue && o.durability !== 'none') pair.conn.queue.syncIndex();
     const { socket, rsp, leftover } = await this.#exchange(opts, req);
@@ -306,10 +270,10 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
       if (err) throw err;
       this.#state = 'open';
       this.#attempt = 0;
-      this.#startTick();
+      this.startTick((now, stalled) => this.#pair?.conn.tick(now, stalled));
       if (mode === 'shm') {
-        this.#driver.add(conn);
-        this.#check = new ShmCheckClient(o, conn, this.#shmCheck, this.#shmCheckTimeoutMs, this.#driver, (r) => this.emit('shmCheck', r));
+        this.driver.add(conn);
+        this.#check = new ShmCheckClient(o, conn, this.#shmCheck, this.#shmCheckTimeoutMs, this.driver, (r) => this.emit('shmCheck', r));
         this.#check.start();
       }
       return conn;
@@ -324,13 +288,13 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
     const p = this.#pair;
     if (!p) return;
     this.#pair = undefined;
-    this.#driver.remove(p.conn);
+    this.driver.remove(p.conn);
     p.conn.dispose();
   }
 
   /** Connect + login exchange with one deadline (§5.7 steps 5–8). */
   #exchange(opts: ConnectOptions, req: Uint8Array): Promise<{ socket: Socket; rsp: LoginResponse; leftover: Uint8Array }> {
-    const o = this.#o, l = this.#layout;
+    const o = this.o, l = this.layout;
     const timeoutMs = opts.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       let got: Buffer = Buffer.alloc(0);
@@ -398,8 +362,8 @@ export class TcpshmClient extends EventEmitter<TcpshmClientEvents> implements As
     this.#state = 'closed';
     this.#pendingSocket?.destroy();
     this.#check?.cancel();
-    this.#driver.stop();
-    if (this.#tick) { clearInterval(this.#tick); this.#tick = undefined; }
+    this.driver.stop();
+    this.stopTick();
     this.#releasePair();
     this.#last?.close(); this.#last = undefined;
     this.emit('close');

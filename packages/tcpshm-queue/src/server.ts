@@ -1,20 +1,19 @@
 // TcpshmServer (spec §3.4, §5.8).
-import { EventEmitter } from 'node:events';
 import { testPoint } from '@shmkit/shm-core/internal';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { TcpshmError, isTcpshmError } from './errors.js';
-import { bad, intIn, resolveCommon, TCPSHM_DEFAULTS, TCPSHM_REJECT_TEXT, type Resolved, type TcpshmCommonOptions } from './options.js';
-import { TcpshmConnection, type ConnectionOwner, type MessageHandler } from './connection.js';
+import { bad, intIn, TCPSHM_DEFAULTS, TCPSHM_REJECT_TEXT, type TcpshmCommonOptions } from './options.js';
+import { TcpshmConnection, type MessageHandler } from './connection.js';
 import type { ConnectionStats } from './internal/metrics.js';
-import { fnv1a32, nameProblem, validateLocalName } from './internal/names.js';
-import { decodeLoginRequest, encodeLoginResponse, inRange, loginLayout, MSG_LOGIN, type LoginLayout } from './internal/wire.js';
+import { fnv1a32, nameProblem } from './internal/names.js';
+import { decodeLoginRequest, encodeLoginResponse, inRange, MSG_LOGIN } from './internal/wire.js';
 import { ensureDir, FileStore } from './internal/storage.js';
 import type { LoginRejectReason, SeqMismatchInfo } from './client.js';
 import { rejectReason } from './client.js';
 import { openPairRings } from './internal/shm-pair.js';
-import { Driver } from './internal/driver.js';
+import { OwnerBase } from './internal/owner.js';
 import { serverCheck, type ShmCheckResult } from './internal/shm-check.js';
 
 export interface LoginRequestInfo {
@@ -60,14 +59,7 @@ export interface TcpshmServerMetrics {
 type Mode = 'tcp' | 'shm';
 class Reject { constructor(readonly text: string, readonly rspUserData?: Uint8Array) {} }
 
-export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements AsyncDisposable, ConnectionOwner {
-  readonly name: string;
-  #onMessage: MessageHandler | undefined;
-  /** The message handler (reference OnClientMsg/OnServerMsg). Setting it delivers what is already buffered. */
-  get onMessage(): MessageHandler | undefined { return this.#onMessage; }
-  set onMessage(h: MessageHandler | undefined) { this.#onMessage = h; if (h) this.#kickAll(); }
-  #o: Resolved;
-  #layout: LoginLayout;
+export class TcpshmServer extends OwnerBase<TcpshmServerEvents> implements AsyncDisposable {
   #groups: Record<Mode, number>;
   #perGroup: Record<Mode, number>;
   #maxPending: number;
@@ -81,20 +73,14 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
   #loggingIn = new Set<string>();
   /** name → connection per mode; a name is bound to at most one connection object per mode. */
   #bound: Record<Mode, Map<string, TcpshmConnection>> = { tcp: new Map(), shm: new Map() };
-  #tick: NodeJS.Timeout | undefined;
   #closed = false;
-  #driver: Driver;
   #m = { accepted: 0, pendingOverflow: 0, loginTimeouts: 0, badLogins: 0, seqMismatches: 0, evictions: 0,
     loginRejects: { 'invalid-name': 0, rejected: 0, 'max-clients': 0, 'already-logged-on': 0, 'system-error': 0, other: 0 } as Record<LoginRejectReason, number> };
   /** Test hook: decides whether an address belongs to this host (shmLocalOnly). */
   isLocalAddress: (addr: string) => boolean = defaultIsLocal;
 
   constructor(options: TcpshmServerOptions) {
-    super();
-    this.#o = resolveCommon(options);
-    validateLocalName(options.name, this.#o.nameSize, this.#o.nameRule);
-    this.name = options.name;
-    this.#layout = loginLayout(this.#o);
+    super(options);
     const g = (options.groups ?? {}) as Record<string, unknown>;
     const c = (options.connectionsPerGroup ?? {}) as Record<string, unknown>;
     this.#groups = { tcp: intIn(g, 'tcp', 1, 0, 1024), shm: intIn(g, 'shm', 1, 0, 1024) };
@@ -108,50 +94,35 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
     if (!['reject', 'replace'].includes(this.#duplicate)) throw bad('duplicateLogin', 'must be reject or replace');
     this.#shmLocalOnly = options.shmLocalOnly === true;
     this.#onNew = options.onNewConnection;
-    this.onMessage = options.onMessage;
-    this.#driver = new Driver(this.#o, (e) => this.error(e));
   }
 
-  #kickAll(): void {
-    for (const c of this.liveConnections()) if (!c.held) { if (c.mode === 'shm') this.#driver.kick(c); else c.resume(); }
-  }
+  /** @internal */
+  protected kickAll(): void { for (const c of this.liveConnections()) this.rearm(c); }
 
   get listening(): boolean { return this.#server?.listening === true; }
 
   // ConnectionOwner
-  handler(): MessageHandler | undefined { return this.#onMessage; }
-  error(err: TcpshmError): void { if (this.listenerCount('error') > 0) this.emit('error', err); }
-  kick(conn: TcpshmConnection): void { this.#driver.kick(conn); }
-  canParkForSpace(conn: TcpshmConnection): boolean { return this.#driver.canParkForSpace(conn); }
   controlFrame(conn: TcpshmConnection, type: number, frame: Uint8Array): void {
-    const r = serverCheck(this.#o, conn, type, frame, this.#driver);
+    const r = serverCheck(this.o, conn, type, frame, this.driver);
     if (r) this.emit('shmCheck', conn, r);
   }
   linkEnded(conn: TcpshmConnection, reason: TcpshmError): void {
-    this.#driver.remove(conn);
+    this.driver.remove(conn);
     if (!this.#closed) this.emit('disconnect', conn, reason);
   }
 
   listen(opts: { port: number; host?: string; backlog?: number }): Promise<AddressInfo> {
     if (this.#closed) return Promise.reject(new TcpshmError('ERR_CLOSED', 'server closed'));
     if (this.#server) return Promise.reject(new TcpshmError('ERR_INVALID_STATE', 'listen() called twice'));
-    try { ensureDir(this.#o.ptcpDir, this.#o.dirMode); } catch (e) { return Promise.reject(e); }
-    const srv = createServer({ noDelay: this.#o.tcpNoDelay }, (s) => this.#onSocket(s));
+    try { ensureDir(this.o.ptcpDir, this.o.dirMode); } catch (e) { return Promise.reject(e); }
+    const srv = createServer({ noDelay: this.o.tcpNoDelay }, (s) => this.#onSocket(s));
     this.#server = srv;
     return new Promise((resolve, reject) => {
       srv.once('error', (e) => { this.#server = undefined; reject(new TcpshmError('ERR_TCPSHM_SOCKET', `listen failed: ${e.message}`, { cause: e })); });
       srv.listen({ port: opts.port, host: opts.host, backlog: opts.backlog }, () => {
         const addr = srv.address() as AddressInfo;
         srv.on('error', (e) => this.error(new TcpshmError('ERR_TCPSHM_SOCKET', `server socket error: ${e.message}`, { cause: e })));
-        const ms = Math.min(500, Math.max(10, Math.min(this.#o.heartbeatIntervalMs, this.#o.connectionTimeoutMs) / 4));
-        let last = performance.now();
-        this.#tick = setInterval(() => {
-          const now = performance.now();
-          const stalled = now - last > 2 * ms + 50; // the event loop was blocked: input may be waiting unread
-          last = now;
-          for (const m of [this.#bound.tcp, this.#bound.shm]) for (const c of m.values()) c.tick(now, stalled);
-        }, ms);
-        this.#tick.unref();
+        this.startTick((now, stalled) => { for (const m of [this.#bound.tcp, this.#bound.shm]) for (const c of m.values()) c.tick(now, stalled); });
         this.emit('listening', addr);
         resolve(addr);
       });
@@ -168,9 +139,9 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
     if (this.#pending.size >= this.#maxPending) { this.#m.pendingOverflow++; sock.destroy(); return; }
     this.#m.accepted++;
     this.#pending.add(sock);
-    sock.setNoDelay(this.#o.tcpNoDelay);
-    const l = this.#layout;
-    const little = this.#o.byteOrder === 'little';
+    sock.setNoDelay(this.o.tcpNoDelay);
+    const l = this.layout;
+    const little = this.o.byteOrder === 'little';
     let got: Buffer = Buffer.alloc(0);
     let finished = false;
     const deadline = performance.now() + this.#loginTimeout;
@@ -204,8 +175,8 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
   }
 
   #respond(sock: Socket, status: number, text: string, nums: { ack: number; start: number; end: number }, ud?: Uint8Array): Uint8Array {
-    return encodeLoginResponse(this.#o, this.#layout, { serverAck: nums.ack, serverSeqStart: nums.start, serverSeqEnd: nums.end,
-      userData: ud ?? new Uint8Array(this.#o.loginRspUserDataSize), status, serverName: this.name, errorMsg: text });
+    return encodeLoginResponse(this.o, this.layout, { serverAck: nums.ack, serverSeqStart: nums.start, serverSeqEnd: nums.end,
+      userData: ud ?? new Uint8Array(this.o.loginRspUserDataSize), status, serverName: this.name, errorMsg: text });
   }
   #reject(sock: Socket, text: string, clientName: string | undefined, ud?: Uint8Array): void {
     const reason = rejectReason(text);
@@ -231,8 +202,8 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
   }
 
   async #login(sock: Socket, frame: Uint8Array, leftover: Uint8Array, deadline: number): Promise<void> {
-    const o = this.#o;
-    const r = decodeLoginRequest(o, this.#layout, frame);
+    const o = this.o;
+    const r = decodeLoginRequest(o, this.layout, frame);
     const mode: Mode = r.useShm ? 'shm' : 'tcp';
     const name = r.clientName;
     if (nameProblem(name, o.nameSize, o.nameRule) !== undefined) { this.#reject(sock, TCPSHM_REJECT_TEXT.invalidName, name); return; }
@@ -270,7 +241,7 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
   }
 
   #bindAndOpen(sock: Socket, req: LoginRequestInfo, lastServer: string, group: number, d: { rspUserData?: Uint8Array; userData?: unknown }, leftover: Uint8Array): void {
-    const o = this.#o, mode = req.mode, name = req.clientName;
+    const o = this.o, mode = req.mode, name = req.clientName;
     const map = this.#bound[mode];
     let conn = map.get(name);
     if (conn && conn.group !== group) conn.group = group; // rebind to the new group (offline in the old one)
@@ -342,7 +313,7 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
     const err = conn.attach(sock, leftover, clientAck);
     if (err) { this.error(err); sock.destroy(); return; }
     if (mode === 'shm') {
-      this.#driver.add(conn);
+      this.driver.add(conn);
       // No CHECK_REQ within the check timeout: a reference client; the driver spins for this link.
       const c = conn;
       const t = setTimeout(() => { if (c.isOpen && c.peerKind === 'unknown') c.peerKind = 'reference'; }, TCPSHM_DEFAULTS.shmCheckTimeoutMs);
@@ -383,11 +354,11 @@ export class TcpshmServer extends EventEmitter<TcpshmServerEvents> implements As
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#tick) clearInterval(this.#tick);
+    this.stopTick();
     const srv = this.#server;
     for (const s of this.#pending) s.destroy();
     this.#pending.clear();
-    this.#driver.stop();
+    this.driver.stop();
     for (const m of [this.#bound.tcp, this.#bound.shm]) { for (const c of m.values()) c.dispose(); m.clear(); }
     this.#all = undefined;
     if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));

@@ -97,9 +97,9 @@ export function putHeader32(d32: Uint32Array, at: number, lo: number, hi: number
   return t.H;
 }
 
-/** Copy `src[from, from + n)` to `dst` at `at`: a byte loop for short runs (no view allocated), else one set. */
+/** Copy `src[from, from + n)` to `dst` at `at`: a byte loop for runs up to 16 bytes (no view allocated), else one set. */
 export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, n: number): void {
-  if (n > 64) dst.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), at);
+  if (n > 16) dst.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), at);
   else for (let k = 0; k < n; k++) dst[at + k] = src[from + k]!;
 }
 
