@@ -36,6 +36,8 @@ export interface Scenario {
   eventfds?: number;
   /** false: left out of quick runs (full runs only). Default true. */
   quick?: boolean;
+  /** Checked once per cell before it runs: a reason string skips the cell (e.g. a tool the machine lacks). */
+  unavailable?: () => string | null;
   /** Other scenarios shown as extra columns of this scenario's docs table (same size and placement,
    *  same mode when there is one), with the ratio `label` = ours / theirs (p50, or msgs/s for
    *  throughput cells), inverted when `invert`. */

@@ -362,6 +362,7 @@ async function main(): Promise<number> {
     if (na) cell = skip(na);
     else if (p.mode === 'spin' && p.placement === 'same') cell = skip('spin-on-one-cpu');
     else if (p.baseline === 'zeromq' && zmq === null) cell = skip('zeromq-unavailable');
+    else if (p.baseline === null && p.scenario.unavailable?.()) cell = skip(p.scenario.unavailable()!);
     else if (bkey !== null && measured.has(bkey)) cell = sharedCell(measured.get(bkey)!, p);
     else if (!budget.allows(key)) cell = skip('budget');
     else {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 // tcpshm-queue echo benchmark (tcpshm-queue.md §9): the reference's ping-pong echo between a server and a
 // client process, msg_type random in 1..4, the reference's payload sizes 16/36/68/200 B (one cell per size),
 // in TCP mode (durability none / msync / fsync-on-push) and SHM mode (auto driver: spin, hybrid, block;
@@ -54,14 +55,16 @@ defineScenario({
   ...base, id: 'tcpshm-queue.echo-shm-peek', quick: false, title: 'echo RTT, SHM mode, allocation-free allocAt/peekOffset/pop loops on both sides (manual driver, yield every 1 ms)',
   placements: ['cross'], modes: ['spin'], baselines: [], params: { shm: true, driver: 'manual', api: 'peek' },
 });
+let hasCc: boolean | undefined;
 // Not in the spec's table (its `echo-ref` needs the reference's own binaries, which we neither ship nor copy):
 // the same echo method run by a small C program of our own over the same ring layout (§4.10), compiled with
 // `cc` at run time — the native floor of this layout on the machine at hand, measured in the same run. The cell
-// fails with "skipped: no C compiler" where `cc` is missing.
+// is skipped ('no-c-compiler') where `cc` is missing.
 defineScenario({
   ...base, id: 'tcpshm-queue.echo-shm-c', quick: false,
   title: 'echo RTT, native C ping-pong over the same ring layout (our own program, cc at run time; no TCP channel, no control work)',
   roles: [{ name: 'server', entry: 'tcpshm-queue-ring-c', cpu: 'B' }, { name: 'client', entry: 'tcpshm-queue-ring-c', cpu: 'A' }],
   modes: ['spin'], baselines: [], iterations: { full: 200_000, quick: 2_000 }, warmup: { full: 10_000, quick: 200 },
   reference: [REF_VM],
+  unavailable: () => (hasCc ??= spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0) ? null : 'no-c-compiler',
 });
